@@ -1,0 +1,27 @@
+// Named limits used by every parser. Any size read from disk that decides an allocation,
+// a loop count or a recursion depth is checked against one of these first.
+
+export const LIMITS = {
+  /** Largest single buffer allocated because an on-disk field asked for it. */
+  maxAlloc: 64 * 1024 * 1024,
+  /** Largest metadata structure read whole (L1 table, GPT entry array, LVM metadata...). */
+  maxMetadata: 32 * 1024 * 1024,
+  /** qcow2 backing chain depth (issue 2: 16). */
+  maxBackingDepth: 16,
+  /** Logical partitions followed along an EBR chain. */
+  maxLogicalPartitions: 128,
+  /** GPT partition entries considered. */
+  maxGptEntries: 4096,
+  /** Symlinks followed in one path resolution (Linux: 40). */
+  maxSymlinks: 40,
+  /** Depth of any on-disk tree (extent tree, B-tree) before we call it a loop. */
+  maxTreeDepth: 32,
+  /** Directory entries yielded from one directory. */
+  maxDirEntries: 10_000_000,
+  /** qcow2 L2 tables held in the cache. */
+  qcow2L2CacheTables: 256,
+  /** Internal qcow2 snapshots listed. */
+  maxSnapshots: 65536,
+} as const;
+
+export type LimitName = keyof typeof LIMITS;
