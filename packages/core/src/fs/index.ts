@@ -1,0 +1,23 @@
+// Opening a filesystem on a block device by type. Each reader lives in its own folder
+// (fs/ext, fs/fat, ...) and is listed here.
+
+import type { BlockDevice } from '../block/device.js';
+import type { Filesystem } from './vfs.js';
+import { GuestkitError } from '../errors.js';
+
+export interface FsOpenOptions {
+  /** ext3/4: replay the journal into an in-memory overlay when recovery is needed (default true). */
+  replayJournal?: boolean;
+  /** Mount options as -m gives them (e.g. "subvol=root" for btrfs). */
+  options?: string;
+}
+
+/** Filesystem types guestkit can read. */
+export const READABLE_FS_TYPES: readonly string[] = [];
+
+export function openFilesystem(dev: BlockDevice, type: string, opts: FsOpenOptions = {}): Filesystem {
+  switch (type) {
+    default:
+      throw new GuestkitError('UNSUPPORTED', `${dev.description}: cannot read a ${type} filesystem (not supported yet)`);
+  }
+}
