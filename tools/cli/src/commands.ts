@@ -4,6 +4,13 @@
 // tsconfig.json, and list its command here.
 
 import type { CommandModule } from 'yargs';
+import { command as cat } from '@guestkit/tool-cat/command';
+import { command as dump } from '@guestkit/tool-dump/command';
+import { command as filesystems } from '@guestkit/tool-filesystems/command';
+import { command as ls } from '@guestkit/tool-ls/command';
+import { command as df } from '@guestkit/tool-df/command';
+import { command as tarOut } from '@guestkit/tool-tar-out/command';
+import { command as copyOut } from '@guestkit/tool-copy-out/command';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [cat, dump, filesystems, ls, df, tarOut, copyOut];

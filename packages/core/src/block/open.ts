@@ -4,7 +4,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { BlockDevice } from './device.js';
 import { RawFile } from './raw.js';
 import { GuestkitError, fromSystemError } from '../errors.js';
-import { openQcow2 } from './qcow2/index.js';
+import { listQcow2Snapshots, openQcow2, type Qcow2Snapshot } from './qcow2/index.js';
 
 export type ImageFormat = 'raw' | 'qcow2';
 export const IMAGE_FORMATS: readonly ImageFormat[] = ['raw', 'qcow2'];
@@ -60,4 +60,15 @@ export function openImage(path: string, opts: OpenOptions = {}): BlockDevice {
         `${path}: image format '${format}' is not supported (supported: ${IMAGE_FORMATS.join(', ')})`,
       );
   }
+}
+
+/**
+ * Internal snapshots of an image (qcow2; a raw image has none), as `qemu-img snapshot -l`
+ * lists them.
+ */
+export function listSnapshots(path: string, opts: Pick<OpenOptions, 'format'> = {}): Qcow2Snapshot[] {
+  const format = opts.format ?? detectFormat(path);
+  if (format === 'qcow2') return listQcow2Snapshots(path);
+  if (format === 'raw') return [];
+  throw new GuestkitError('UNSUPPORTED', `${path}: image format '${format}' is not supported (supported: ${IMAGE_FORMATS.join(', ')})`);
 }

@@ -4,6 +4,9 @@
 import type { BlockDevice } from '../block/device.js';
 import type { Filesystem } from './vfs.js';
 import { GuestkitError } from '../errors.js';
+import { openFat } from './fat/index.js';
+import { openExt } from './ext/index.js';
+import { openNtfs } from './ntfs/index.js';
 
 export interface FsOpenOptions {
   /** ext3/4: replay the journal into an in-memory overlay when recovery is needed (default true). */
@@ -13,10 +16,13 @@ export interface FsOpenOptions {
 }
 
 /** Filesystem types guestkit can read. */
-export const READABLE_FS_TYPES: readonly string[] = [];
+export const READABLE_FS_TYPES: readonly string[] = ['vfat', 'msdos', 'fat', 'ext2', 'ext3', 'ext4', 'ntfs'];
 
 export function openFilesystem(dev: BlockDevice, type: string, opts: FsOpenOptions = {}): Filesystem {
   switch (type) {
+    case 'vfat': case 'msdos': case 'fat': return openFat(dev, opts);
+    case 'ext2': case 'ext3': case 'ext4': return openExt(dev, opts);
+    case 'ntfs': return openNtfs(dev, opts);
     default:
       throw new GuestkitError('UNSUPPORTED', `${dev.description}: cannot read a ${type} filesystem (not supported yet)`);
   }

@@ -1,7 +1,45 @@
-// LVM2: physical volumes → volume groups → logical volumes. (Reader: issue 3, in progress;
-// until it lands no logical volumes are found.)
+// LVM2: physical volumes → volume groups → logical volumes, read-only and without
+// device-mapper. PV labels are found on the candidate devices (label.ts), each metadata area's
+// committed text is read (metadata-area.ts) and parsed (metadata-text.ts, vg-metadata.ts); a VG
+// is assembled from its PVs by UUID across all candidates using the copy with the highest
+// seqno; each LV becomes a SegmentedDevice (segments.ts) mapping its extents onto the PVs as
+// dm-linear/dm-stripe would.
+//
+// Supported segment types: striped (linear is striped with one stripe), mirror and raid1 (read
+// from the first leg whose PVs are all present), zero and error. Others (thin, thin-pool,
+// snapshot, cache, writecache, vdo, integrity, raid0/4/5/6/10...) are listed but reading them
+// fails with UNSUPPORTED naming the segment type. An LV that needs a PV that was not found
+// fails every read with NOT_FOUND naming that PV's UUID; the VG's other LVs work.
+//
+// UUIDs are given in LVM's text form with dashes (as in the metadata and `lvs -o lv_uuid`);
+// libguestfs's pvuuid/vguuid/lvuuid print the same 32 characters without dashes
+// (compactLvmId()). Listed LVs are the public ones, as libguestfs lists them: VISIBLE in the
+// status, and not a pool (thin-pool, cache-pool, vdo-pool).
+//
+// Problems (a corrupt label, metadata area or text; duplicate PVs; a VG that cannot be
+// assembled) do not stop the scan: each is reported through warn() and in `problems`, and what
+// depends on it is left out, as LVM does. Pass { strict: true } to throw the first one instead.
 
 import type { BlockDevice } from '../../block/device.js';
+import { GuestkitError } from '../../errors.js';
+import { warn } from '../../warn.js';
+import { readPvLabel, type PvLabel } from './label.js';
+import { readMdaHeader, readMetadataText } from './metadata-area.js';
+import { parseConfig } from './metadata-text.js';
+import { interpretVg, type LvMeta, type PvMeta, type SegmentMeta, type VgMeta } from './vg-metadata.js';
+import { ErrorDevice, SegmentedDevice, type Segment } from './segments.js';
+
+export { compactLvmId, formatLvmId, calcCrc, readPvLabel, type PvLabel } from './label.js';
+export { parseConfig, ConfigSection } from './metadata-text.js';
+export { SegmentedDevice, ErrorDevice, type Segment, type SegmentArea, type SegmentMapping } from './segments.js';
+export type { VgMeta, LvMeta, PvMeta, SegmentMeta } from './vg-metadata.js';
+
+/** LVM's sector unit for pe_start, extent_size, dev_size, stripe_size. */
+const SECTOR = 512;
+/** Nesting of LVs on LVs (mirror legs, raid images) before we call it a loop. */
+const MAX_LV_DEPTH = 8;
+/** Segment types whose LVs are pools, which libguestfs does not list. */
+const POOL_TYPES = new Set(['thin-pool', 'cache-pool', 'vdo-pool']);
 
 export interface PhysicalVolumeCandidate {
   /** Device name, e.g. /dev/sda2. */
@@ -14,16 +52,47 @@ export interface LogicalVolume {
   lv: string;
   /** /dev/VG/LV */
   name: string;
+  /** The LV's contents. Reads fail (NOT_FOUND / UNSUPPORTED / CORRUPT) when it cannot be read. */
   dev: BlockDevice;
+  /** LVM text form, with dashes. */
   uuid?: string;
+  /** Size in bytes (extents × extent size). */
+  size: number;
+  /** Segment types, in order, as `lvs -o segtype` names them ("linear" for one stripe, "striped", "raid1", "thin"...). */
+  segmentTypes: string[];
+  /** The LV's status flags from the metadata (READ, WRITE, VISIBLE...). */
+  status: string[];
+  /** Why reading fails, when it does (the same error the device throws). */
+  error?: GuestkitError;
 }
 
 export interface VolumeGroup {
   name: string;
   uuid: string;
-  /** PV device names. */
+  /** PV device names (present PVs only). */
   pvs: string[];
   lvs: LogicalVolume[];
+  /** Metadata sequence number used (the highest found on the PVs). */
+  seqno: number;
+  /** Extent size in bytes. */
+  extentSize: number;
+  /** Extents of all PVs in the metadata (present or not). */
+  extentCount: number;
+  /** Extents not allocated to any LV. */
+  freeExtents: number;
+  /** UUIDs of PVs named in the metadata but not found among the candidates. */
+  missingPvs: string[];
+  /** Device whose metadata copy was used. */
+  metadataFrom: string;
+}
+
+export interface PhysicalVolume {
+  name: string;
+  dev: BlockDevice;
+  uuid: string;
+  label: PvLabel;
+  /** VG this PV belongs to, when its metadata (or another PV's) says so. */
+  vg?: string;
 }
 
 export interface LvmScan {
@@ -31,9 +100,273 @@ export interface LvmScan {
   lvs: LogicalVolume[];
   /** PV device name → PV UUID */
   pvs: Map<string, string>;
+  physicalVolumes: PhysicalVolume[];
+  /** What was wrong and skipped (each also reported through warn()). */
+  problems: GuestkitError[];
+}
+
+export interface LvmScanOptions {
+  /** Throw the first problem instead of skipping what it affects. */
+  strict?: boolean;
+}
+
+interface MetadataCopy {
+  vg: VgMeta;
+  from: string;
 }
 
 /** Find PV labels on the candidates, assemble VGs from their metadata, and expose LVs. */
-export function scanLvm(_candidates: PhysicalVolumeCandidate[]): LvmScan {
-  return { vgs: [], lvs: [], pvs: new Map() };
+export function scanLvm(candidates: PhysicalVolumeCandidate[], opts: LvmScanOptions = {}): LvmScan {
+  const problems: GuestkitError[] = [];
+  const problem = (e: unknown) => {
+    if (!(e instanceof GuestkitError)) throw e;
+    if (opts.strict) throw e;
+    problems.push(e);
+    warn(e.message);
+  };
+
+  // 1. Labels.
+  const pvs: PhysicalVolume[] = [];
+  const byUuid = new Map<string, PhysicalVolume>();
+  for (const c of candidates) {
+    let label: PvLabel | null;
+    try {
+      label = readPvLabel(c.dev, c.name);
+    } catch (e) {
+      problem(e);
+      continue;
+    }
+    if (!label) continue;
+    const have = byUuid.get(label.pvUuid);
+    if (have) {
+      problem(new GuestkitError('CORRUPT', `LVM: ${c.name} has the same PV UUID ${label.pvUuid} as ${have.name}; using ${have.name}`));
+      continue;
+    }
+    const pv: PhysicalVolume = { name: c.name, dev: c.dev, uuid: label.pvUuid, label };
+    pvs.push(pv);
+    byUuid.set(pv.uuid, pv);
+  }
+
+  // 2. Metadata copies, per VG UUID.
+  const copies = new Map<string, MetadataCopy[]>();
+  for (const pv of pvs) {
+    pv.label.metadataAreas.forEach((area, i) => {
+      const what = `LVM metadata area ${i + 1} of PV ${pv.name}`;
+      try {
+        const mda = readMdaHeader(pv.dev, area, `${what}: mda_header`);
+        const text = readMetadataText(pv.dev, mda, what);
+        if (text === null) return;
+        const vg = interpretVg(parseConfig(text, `${what}: metadata text`), `${what}: metadata text`);
+        if (!copies.has(vg.uuid)) copies.set(vg.uuid, []);
+        copies.get(vg.uuid)!.push({ vg, from: pv.name });
+      } catch (e) {
+        problem(e);
+      }
+    });
+  }
+
+  // 3. Assemble each VG from its newest metadata.
+  const vgs: VolumeGroup[] = [];
+  const names = new Set<string>();
+  for (const list of copies.values()) {
+    const best = list.reduce((a, b) => (b.vg.seqno > a.vg.seqno ? b : a));
+    const meta = best.vg;
+    if (names.has(meta.name)) {
+      problem(new GuestkitError('CORRUPT', `LVM: two volume groups are named ${meta.name}; ignoring the one with UUID ${meta.uuid}`));
+      continue;
+    }
+    names.add(meta.name);
+    try {
+      vgs.push(assemble(meta, best.from, byUuid));
+    } catch (e) {
+      problem(e);
+    }
+  }
+  vgs.sort((a, b) => a.name.localeCompare(b.name));
+
+  return {
+    vgs,
+    lvs: vgs.flatMap((v) => v.lvs),
+    pvs: new Map(pvs.map((p) => [p.name, p.uuid])),
+    physicalVolumes: pvs,
+    problems,
+  };
+}
+
+interface Built {
+  dev: BlockDevice;
+  /** UUIDs of missing PVs it needs. */
+  missing: Set<string>;
+  error?: GuestkitError;
+}
+
+function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume>): VolumeGroup {
+  const extentBytes = meta.extentSize * SECTOR;
+  const pvByKey = new Map<string, PvMeta>(meta.pvs.map((p) => [p.key, p]));
+  const present = new Map<string, PhysicalVolume>();
+  const missing: string[] = [];
+  for (const p of meta.pvs) {
+    const pv = byUuid.get(p.uuid);
+    if (pv) {
+      present.set(p.key, pv);
+      pv.vg = meta.name;
+    } else missing.push(p.uuid);
+  }
+  const lvByName = new Map<string, LvMeta>(meta.lvs.map((l) => [l.name, l]));
+  // Snapshots: the visible LV holding a snapshot's COW data is described by a hidden LV with
+  // a "snapshot" segment naming it as cow_store.
+  const snapshotOf = new Map<string, string>();
+  for (const l of meta.lvs) for (const s of l.segments) if (s.type === 'snapshot' && s.cowStore) snapshotOf.set(s.cowStore, s.origin ?? '?');
+  const sectorSize = present.values().next().value?.dev.sectorSize ?? 512;
+
+  const built = new Map<string, Built>();
+  const build = (name: string, stack: string[]): Built => {
+    const done = built.get(name);
+    if (done) return done;
+    const lv = lvByName.get(name);
+    const devName = `/dev/${meta.name}/${name}`;
+    if (!lv) throw new GuestkitError('CORRUPT', `LVM volume group ${meta.name}: ${stack[stack.length - 1]} refers to a logical volume ${name} that does not exist`);
+    if (stack.includes(name) || stack.length > MAX_LV_DEPTH) {
+      throw new GuestkitError('LOOP', `LVM volume group ${meta.name}: logical volumes refer to each other in a loop (${[...stack, name].join(' → ')})`);
+    }
+    const size = lv.extentCount * extentBytes;
+    const need = new Set<string>();
+    const fail = (e: GuestkitError): Built => {
+      const b = { dev: new ErrorDevice(size, devName, e), missing: need, error: e };
+      built.set(name, b);
+      return b;
+    };
+    const unsupported = (what: string) =>
+      fail(new GuestkitError('UNSUPPORTED', `${devName}: ${what} is not supported (LVM segment type, read-only access to it is not implemented)`));
+    if (snapshotOf.has(name)) return unsupported(`segment type snapshot (a snapshot of ${meta.name}/${snapshotOf.get(name)})`);
+
+    const segs: Segment[] = [];
+    for (const s of lv.segments) {
+      const where = `${devName} ${s.name}`;
+      const start = s.startExtent * extentBytes;
+      const length = s.extentCount * extentBytes;
+      if (s.type === 'striped' || s.type === 'linear') {
+        const n = s.areas.length;
+        if (s.extentCount % n !== 0) return fail(new GuestkitError('CORRUPT', `${where}: ${s.extentCount} extents cannot be split into ${n} stripes`));
+        const per = s.extentCount / n;
+        const areas = [];
+        for (const [i, a] of s.areas.entries()) {
+          if (a.kind !== 'pv') return fail(new GuestkitError('CORRUPT', `${where}: stripe ${i} is not on a PV`));
+          const pm = pvByKey.get(a.pv);
+          if (!pm) return fail(new GuestkitError('CORRUPT', `${where}: stripe ${i} is on ${a.pv}, which is not in physical_volumes`));
+          if (a.start + per > pm.peCount) {
+            return fail(new GuestkitError('CORRUPT', `${where}: stripe ${i} uses extents ${a.start}-${a.start + per - 1} of ${a.pv}, which has ${pm.peCount}`));
+          }
+          const pv = present.get(a.pv);
+          if (!pv) {
+            need.add(pm.uuid);
+            continue;
+          }
+          const offset = pm.peStart * SECTOR + a.start * extentBytes;
+          if (offset + per * extentBytes > pv.dev.size) {
+            return fail(new GuestkitError(
+              'CORRUPT',
+              `${where}: stripe ${i} (extents ${a.start}-${a.start + per - 1} of ${a.pv}) ends at byte ${offset + per * extentBytes}, past the end of the PV ${pv.name} (${pv.dev.size} bytes)`,
+            ));
+          }
+          areas.push({ dev: pv.dev, offset });
+        }
+        if (need.size) continue;
+        const stripeSize = (s.stripeSize ?? 0) * SECTOR;
+        if (n > 1 && (!(stripeSize > 0) || (per * extentBytes) % stripeSize !== 0)) {
+          return fail(new GuestkitError('CORRUPT', `${where}: stripe_size ${s.stripeSize} does not divide the stripes`));
+        }
+        segs.push({ start, length, mapping: { kind: 'striped', areas, stripeSize } });
+      } else if (s.type === 'mirror' || s.type === 'raid1') {
+        // The first leg that can be read entirely; otherwise the first leg's problem.
+        let chosen: { b: Built; offset: number } | undefined;
+        let first: Built | undefined;
+        for (const a of s.areas) {
+          if (a.kind !== 'lv') continue;
+          const b = build(a.lv, [...stack, name]);
+          first ??= b;
+          if (!b.error && b.missing.size === 0) {
+            // mirror legs give their own start extent; raid images line up with the LV.
+            chosen = { b, offset: (s.type === 'mirror' ? a.start : s.startExtent) * extentBytes };
+            break;
+          }
+        }
+        if (!chosen) {
+          if (!first) return fail(new GuestkitError('CORRUPT', `${where}: ${s.type} segment without legs`));
+          for (const u of first.missing) need.add(u);
+          if (first.error && first.missing.size === 0) return fail(first.error);
+          continue;
+        }
+        segs.push({ start, length, mapping: { kind: 'striped', areas: [{ dev: chosen.b.dev, offset: chosen.offset }], stripeSize: 0 } });
+      } else if (s.type === 'zero') {
+        segs.push({ start, length, mapping: { kind: 'zero' } });
+      } else if (s.type === 'error') {
+        segs.push({ start, length, mapping: { kind: 'error', error: new GuestkitError('IO', `${devName}: reading an LVM "error" segment (${s.name})`) } });
+      } else {
+        return unsupported(`segment type ${s.type}`);
+      }
+    }
+    if (need.size) {
+      const list = [...need].map((u) => {
+        const pm = meta.pvs.find((p) => p.uuid === u);
+        return `${u}${pm ? ` (${pm.key}${pm.device ? `, last seen as ${pm.device}` : ''})` : ''}`;
+      });
+      const e = new GuestkitError(
+        'NOT_FOUND',
+        `${devName}: needs physical volume ${list.join(' and ')}, which was not found: volume group ${meta.name} is partial`,
+      );
+      const b = { dev: new ErrorDevice(size, devName, e), missing: need, error: e };
+      built.set(name, b);
+      return b;
+    }
+    let dev: BlockDevice;
+    try {
+      dev = new SegmentedDevice(segs, devName, sectorSize);
+    } catch (e) {
+      if (e instanceof GuestkitError) return fail(e);
+      throw e;
+    }
+    const b = { dev, missing: need };
+    built.set(name, b);
+    return b;
+  };
+
+  const lvs: LogicalVolume[] = [];
+  for (const l of meta.lvs) {
+    if (!l.visible || l.segments.some((s) => POOL_TYPES.has(s.type))) continue;
+    let b: Built;
+    try {
+      b = build(l.name, []);
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+      b = { dev: new ErrorDevice(l.extentCount * extentBytes, `/dev/${meta.name}/${l.name}`, e), missing: new Set(), error: e };
+    }
+    lvs.push({
+      vg: meta.name,
+      lv: l.name,
+      name: `/dev/${meta.name}/${l.name}`,
+      dev: b.dev,
+      uuid: l.uuid,
+      size: l.extentCount * extentBytes,
+      segmentTypes: l.segments.map((s) => (s.type === 'striped' && s.areas.length === 1 ? 'linear' : s.type)),
+      status: l.status,
+      error: b.error,
+    });
+  }
+
+  const extentCount = meta.pvs.reduce((n, p) => n + p.peCount, 0);
+  let allocated = 0;
+  for (const l of meta.lvs) for (const s of l.segments) if (s.type === 'striped' || s.type === 'linear') allocated += s.extentCount;
+  return {
+    name: meta.name,
+    uuid: meta.uuid,
+    pvs: [...present.values()].map((p) => p.name),
+    lvs,
+    seqno: meta.seqno,
+    extentSize: extentBytes,
+    extentCount,
+    freeExtents: Math.max(0, extentCount - allocated),
+    missingPvs: missing,
+    metadataFrom: from,
+  };
 }

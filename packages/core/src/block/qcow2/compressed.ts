@@ -1,0 +1,107 @@
+// qcow2 compressed clusters: QEMU docs/interop/qcow2.txt, "Compressed Clusters Descriptor"
+// and the header's compression_type (0: zlib raw deflate, 1: zstd). Decompression stops when
+// it has produced one cluster, as QEMU's does; output is never larger than a cluster.
+
+import { constants as zc, inflateRawSync } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { GuestkitError } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
+import { COMPRESSION_ZLIB, COMPRESSION_ZSTD } from './header.js';
+import { walkZstdFrame } from './zstd-frame.js';
+
+/** Compressed data is counted in 512-byte sectors. */
+export const COMPRESSED_SECTOR_SIZE = 512;
+
+export interface CompressedDescriptor {
+  /** Host offset of the compressed data (not aligned). */
+  offset: number;
+  /** Bytes from `offset` to the end of the last sector that holds the data. */
+  size: number;
+}
+
+/**
+ * Decode a compressed cluster descriptor (bits 0-61 of an L2 entry, given as the entry's
+ * big-endian halves): x = 62 - (cluster_bits - 8) bits of host offset, then the number of
+ * additional 512-byte sectors.
+ */
+export function compressedDescriptor(hi: number, lo: number, clusterBits: number): CompressedDescriptor {
+  const x = 62 - (clusterBits - 8); // 49 (2 MiB clusters) .. 61 (512 B clusters), always > 32
+  const hiOffsetBits = x - 32;
+  const offset = (hi & (2 ** hiOffsetBits - 1)) * 2 ** 32 + (lo >>> 0);
+  const sectorsMask = 2 ** (clusterBits - 8) - 1;
+  const nbSectors = ((hi >>> hiOffsetBits) & sectorsMask) + 1;
+  return { offset, size: nbSectors * COMPRESSED_SECTOR_SIZE - (offset % COMPRESSED_SECTOR_SIZE) };
+}
+
+/** Thrown inside the zstd output callback to stop decoding once a cluster is full. */
+class OutputFull {}
+
+export class ClusterDecompressor {
+  constructor(
+    readonly compressionType: number,
+    readonly clusterSize: number,
+  ) {
+    if (compressionType !== COMPRESSION_ZLIB && compressionType !== COMPRESSION_ZSTD) {
+      throw new GuestkitError('UNSUPPORTED', `qcow2 compression type ${compressionType} is not supported (zlib and zstd are)`);
+    }
+  }
+
+  /** Decompress `src` into `out` (exactly one cluster). `what` names the cluster in errors. */
+  decompress(src: Uint8Array, out: Uint8Array, what: string): void {
+    if (this.compressionType === COMPRESSION_ZLIB) this.inflate(src, out, what);
+    else this.unzstd(src, out, what);
+  }
+
+  private inflate(src: Uint8Array, out: Uint8Array, what: string): void {
+    let r: Buffer;
+    try {
+      // Z_SYNC_FLUSH: data that ends without a final block is not an error by itself, the
+      // length check below decides (QEMU accepts a stream that fills the cluster).
+      r = inflateRawSync(src, {
+        finishFlush: zc.Z_SYNC_FLUSH,
+        maxOutputLength: out.length,
+        chunkSize: Math.max(out.length, zc.Z_MIN_CHUNK),
+      });
+    } catch (e) {
+      const m = (e as Error).message ?? String(e);
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new GuestkitError('CORRUPT', `${what}: deflate data inflates to more than a cluster (${out.length} bytes)`);
+      }
+      throw new GuestkitError('CORRUPT', `${what}: deflate data does not inflate (${m})`);
+    }
+    if (r.length !== out.length) {
+      throw new GuestkitError('CORRUPT', `${what}: deflate data inflates to ${r.length} bytes, not a cluster (${out.length})`);
+    }
+    out.set(r);
+  }
+
+  private unzstd(src: Uint8Array, out: Uint8Array, what: string): void {
+    let inPos = 0;
+    let outPos = 0;
+    // Frames follow each other until the cluster is full; each consumes input, so this ends.
+    while (outPos < out.length) {
+      if (inPos >= src.length) {
+        throw new GuestkitError('CORRUPT', `${what}: zstd data ends after ${outPos} of ${out.length} bytes`);
+      }
+      const f = walkZstdFrame(src, inPos, what);
+      const frame = src.subarray(inPos, f.end);
+      inPos = f.end;
+      if (f.skippable) continue;
+      if (f.windowSize > LIMITS.maxAlloc) {
+        throw new GuestkitError('LIMIT', `${what}: zstd window of ${f.windowSize} bytes exceeds the limit of ${LIMITS.maxAlloc}`);
+      }
+      const d = new Decompress((chunk: Uint8Array) => {
+        const n = Math.min(chunk.length, out.length - outPos);
+        out.set(n === chunk.length ? chunk : chunk.subarray(0, n), outPos);
+        outPos += n;
+        if (outPos === out.length) throw new OutputFull();
+      });
+      try {
+        d.push(frame, true);
+      } catch (e) {
+        if (e instanceof OutputFull) break;
+        throw new GuestkitError('CORRUPT', `${what}: zstd data does not decompress (${(e as Error).message ?? e})`);
+      }
+    }
+  }
+}

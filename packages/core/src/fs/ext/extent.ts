@@ -1,0 +1,176 @@
+// ext4 extent tree: "Extent Tree" in the kernel's ext4 disk-layout documentation
+// (Documentation/filesystems/ext4/ifork.rst), struct ext4_extent_header, ext4_extent_idx,
+// ext4_extent and ext4_extent_tail. The root lives in i_block (4 entries), interior and
+// leaf nodes in blocks of (block size - 12) / 12 entries followed by a crc32c tail.
+
+import { Bytes } from '../../bytes.js';
+import { GuestkitError, corrupt } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
+import { crc32cRaw } from '../../util/crc32c.js';
+import { MAX_LBLK, type ExtContext, type Run } from './context.js';
+import type { Inode } from './inode.js';
+
+export const EXT4_EXT_MAGIC = 0xf30a;
+const HEADER_SIZE = 12;
+const ENTRY_SIZE = 12;
+/** Kernel EXT4_MAX_EXTENT_DEPTH. */
+export const EXT4_MAX_EXTENT_DEPTH = Math.min(5, LIMITS.maxTreeDepth);
+/** ee_len above this marks an unwritten extent (length ee_len - 32768). */
+const EXT_INIT_MAX_LEN = 32768;
+
+/** One node, parsed: header fields and its entries as parallel arrays. */
+export interface ExtentNode {
+  eh_entries: number;
+  eh_max: number;
+  eh_depth: number;
+  /** ee_block / ei_block. */
+  first: Float64Array;
+  /** Leaf: extent length. Index: unused. */
+  len: Float64Array;
+  /** Leaf: ee_start. Index: ei_leaf. */
+  start: Float64Array;
+  /** Leaf: unwritten flag. */
+  unwritten: Uint8Array;
+}
+
+function parseNode(buf: Uint8Array, what: string, maxEntries: number): ExtentNode {
+  const b = new Bytes(buf, what);
+  const magic = b.u16le(0);
+  if (magic !== EXT4_EXT_MAGIC) throw corrupt(what, `bad extent header magic 0x${magic.toString(16)}`);
+  const eh_entries = b.u16le(2);
+  const eh_max = b.u16le(4);
+  const eh_depth = b.u16le(6);
+  if (eh_max === 0 || eh_max > maxEntries) throw corrupt(what, `extent header eh_max ${eh_max} is invalid (at most ${maxEntries})`);
+  if (eh_entries > eh_max) throw corrupt(what, `extent header has ${eh_entries} entries but eh_max ${eh_max}`);
+  if (eh_depth > EXT4_MAX_EXTENT_DEPTH) {
+    throw corrupt(what, `extent tree depth ${eh_depth} exceeds the maximum of ${EXT4_MAX_EXTENT_DEPTH}`);
+  }
+  const n: ExtentNode = {
+    eh_entries,
+    eh_max,
+    eh_depth,
+    first: new Float64Array(eh_entries),
+    len: new Float64Array(eh_entries),
+    start: new Float64Array(eh_entries),
+    unwritten: new Uint8Array(eh_entries),
+  };
+  let prevEnd = -1;
+  for (let i = 0; i < eh_entries; i++) {
+    const o = HEADER_SIZE + i * ENTRY_SIZE;
+    const first = b.u32le(o);
+    if (first < prevEnd || (eh_depth > 0 && first === prevEnd && i > 0)) {
+      throw corrupt(what, `extent entry ${i} (logical block ${first}) is out of order or overlaps the previous one`);
+    }
+    n.first[i] = first;
+    if (eh_depth === 0) {
+      let len = b.u16le(o + 4);
+      if (len > EXT_INIT_MAX_LEN) {
+        len -= EXT_INIT_MAX_LEN;
+        n.unwritten[i] = 1;
+      }
+      if (len === 0) throw corrupt(what, `extent entry ${i} has length 0`);
+      n.len[i] = len;
+      n.start[i] = b.u16le(o + 6) * 2 ** 32 + b.u32le(o + 8);
+      prevEnd = first + len;
+    } else {
+      n.start[i] = b.u16le(o + 8) * 2 ** 32 + b.u32le(o + 4);
+      prevEnd = first;
+    }
+  }
+  return n;
+}
+
+/** Last entry whose first block is <= lblk, or -1. */
+function search(n: ExtentNode, lblk: number): number {
+  let lo = 0;
+  let hi = n.eh_entries - 1;
+  let r = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (n.first[mid] <= lblk) {
+      r = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return r;
+}
+
+/** Parsed extent blocks, keyed by the (shared, cached) block buffer they came from. */
+const parsedBlocks = new WeakMap<Uint8Array, ExtentNode>();
+
+export class ExtentTree {
+  private readonly root: ExtentNode;
+
+  constructor(
+    private readonly ctx: ExtContext,
+    private readonly inode: Inode,
+  ) {
+    this.root = parseNode(inode.i_block, `extent tree root of inode ${inode.ino}`, 4);
+  }
+
+  private childNode(pblk: number, depth: number): ExtentNode {
+    const { ctx, inode } = this;
+    const what = `extent block ${pblk} of inode ${inode.ino}`;
+    if (pblk < ctx.sb.s_first_data_block || pblk >= ctx.sb.s_blocks_count) {
+      throw corrupt(`inode ${inode.ino}`, `extent index points to block ${pblk}, outside the filesystem (${ctx.sb.s_blocks_count} blocks)`);
+    }
+    const buf = ctx.metaBlock(pblk, what);
+    let n = parsedBlocks.get(buf);
+    if (!n) {
+      const maxEntries = Math.floor((ctx.sb.blockSize - HEADER_SIZE) / ENTRY_SIZE);
+      n = parseNode(buf, what, maxEntries);
+      if (ctx.csum) {
+        const tail = HEADER_SIZE + ENTRY_SIZE * n.eh_max;
+        if (tail + 4 <= buf.length) {
+          const want = new Bytes(buf, what).u32le(tail);
+          if (crc32cRaw(inode.csumSeed, buf, 0, tail) !== want) ctx.checksumMismatch(what);
+        }
+      }
+      parsedBlocks.set(buf, n);
+    }
+    if (n.eh_depth !== depth) {
+      throw corrupt(what, `extent node has depth ${n.eh_depth}, expected ${depth}`);
+    }
+    return n;
+  }
+
+  /** Map logical block `lblk`: the run starting there, at most `maxLen` blocks long. */
+  map(lblk: number, maxLen: number): Run {
+    if (lblk >= MAX_LBLK) return { lblk, len: maxLen, pblk: -1, unwritten: false };
+    let n = this.root;
+    let upper = MAX_LBLK;
+    const path: number[] = [];
+    for (let level = 0; n.eh_depth > 0; level++) {
+      if (level > EXT4_MAX_EXTENT_DEPTH) {
+        throw new GuestkitError('LOOP', `extent tree of inode ${this.inode.ino} is deeper than ${EXT4_MAX_EXTENT_DEPTH} levels`);
+      }
+      const i = search(n, lblk);
+      if (i < 0) {
+        // Before the first index: a hole up to it.
+        const end = n.eh_entries > 0 ? Math.min(n.first[0], upper) : upper;
+        return { lblk, len: Math.min(end - lblk, maxLen), pblk: -1, unwritten: false };
+      }
+      if (i + 1 < n.eh_entries) upper = Math.min(upper, n.first[i + 1]);
+      const child = n.start[i];
+      if (path.includes(child)) {
+        throw new GuestkitError('LOOP', `extent tree of inode ${this.inode.ino} loops: block ${child} is its own ancestor`);
+      }
+      path.push(child);
+      n = this.childNode(child, n.eh_depth - 1);
+    }
+    const i = search(n, lblk);
+    if (i >= 0 && lblk < n.first[i] + n.len[i]) {
+      const off = lblk - n.first[i];
+      const start = n.start[i];
+      if (start + n.len[i] > this.ctx.sb.s_blocks_count || start < this.ctx.sb.s_first_data_block) {
+        throw corrupt(
+          `inode ${this.inode.ino}`,
+          `extent at logical block ${n.first[i]} maps blocks ${start}..${start + n.len[i] - 1}, outside the filesystem (${this.ctx.sb.s_blocks_count} blocks)`,
+        );
+      }
+      return { lblk, len: Math.min(n.len[i] - off, maxLen), pblk: start + off, unwritten: n.unwritten[i] === 1 };
+    }
+    const next = i + 1 < n.eh_entries ? Math.min(n.first[i + 1], upper) : upper;
+    return { lblk, len: Math.max(1, Math.min(next - lblk, maxLen)), pblk: -1, unwritten: false };
+  }
+}

@@ -1,0 +1,789 @@
+// The ext2/3/4 reader: a read-only `Filesystem` over a BlockDevice, after the kernel's
+// ext4 disk-layout documentation (Documentation/filesystems/ext4/). Each on-disk structure
+// has its own module; this one ties them together: block and inode caches, the journal
+// overlay, directory listing and lookup, file reads, symlinks, xattrs and statfs.
+
+import type { BlockDevice } from '../../block/device.js';
+import { readExact } from '../../block/device.js';
+import { GuestkitError, corrupt } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
+import { warn } from '../../warn.js';
+import {
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFCHR,
+  S_IFBLK,
+  fileTypeOfMode,
+  type DirEntry,
+  type FileType,
+  type Filesystem,
+  type Stat,
+  type StatFs,
+} from '../vfs.js';
+import type { ExtContext, Run } from './context.js';
+import { LruCache } from './cache.js';
+import {
+  COMPAT_DIR_INDEX,
+  COMPAT_HAS_JOURNAL,
+  INCOMPAT_FILETYPE,
+  INCOMPAT_RECOVER,
+  RO_COMPAT_METADATA_CSUM,
+  SUPERBLOCK_OFFSET,
+  SUPERBLOCK_SIZE,
+  fsUuid,
+  hasCompat,
+  hasIncompat,
+  hasRoCompat,
+  inodeTableBlocks,
+  parseSuperblock,
+  type Superblock,
+} from './superblock.js';
+import { descriptorBlock, parseGroupDesc, type GroupDesc } from './group-desc.js';
+import {
+  EXT4_CASEFOLD_FL,
+  EXT4_EA_INODE_FL,
+  EXT4_ENCRYPT_FL,
+  EXT4_EXTENTS_FL,
+  EXT4_INDEX_FL,
+  EXT4_INLINE_DATA_FL,
+  I_BLOCK_SIZE,
+  inodeRdev,
+  parseInode,
+  type Inode,
+} from './inode.js';
+import { ExtentTree } from './extent.js';
+import { BlockMap } from './blockmap.js';
+import {
+  EXT4_NAME_LEN,
+  FT_NAMES,
+  decodeName,
+  encodeNameCandidates,
+  isDxNodeBlock,
+  nameEquals,
+  parseDirEntries,
+  verifyDirLeaf,
+  type DirParseOptions,
+  type Dirent,
+} from './dir.js';
+import { dirHash, dxLookup, parseDxNode, parseDxRoot, type DxNode } from './htree.js';
+import { inlineDirAreas, inlineFileData } from './inline.js';
+import {
+  XATTR_INDEX_POSIX_ACL_ACCESS,
+  XATTR_INDEX_POSIX_ACL_DEFAULT,
+  XATTR_SIZE_MAX,
+  aclDiskToXattr,
+  blockXattrs,
+  inodeXattrs,
+  xattrFullName,
+  xattrSplitName,
+  type XattrEntry,
+} from './xattr.js';
+import { parseJournalSuperblock, JBD2_MAGIC_NUMBER } from './journal/superblock.js';
+import { recoverJournal, type OverlayEntry } from './journal/recovery.js';
+import { extStatfs } from './statfs.js';
+
+export interface ExtOpenOptions {
+  /** Replay the journal into an in-memory overlay when recovery is needed (default true). */
+  replayJournal?: boolean;
+  /** Verify metadata_csum checksums (mismatches become warnings). Default true. */
+  verifyChecksums?: boolean;
+  /** Bytes of metadata blocks kept in the cache (default 32 MiB). */
+  cacheBytes?: number;
+}
+
+/** Bytes read in one pread when streaming directory blocks. */
+const DIR_READ_CHUNK = 256 * 1024;
+/** Inode-table blocks read at once when an inode misses the cache. */
+const INODE_READAHEAD_BYTES = 64 * 1024;
+/** Parsed inodes kept. */
+const INODE_CACHE_ENTRIES = 8192;
+/** Checksum-mismatch warnings recorded before they are only counted. */
+const MAX_CSUM_WARNINGS = 20;
+/** Linux PATH_MAX - 1: the longest symlink target. */
+const MAX_SYMLINK = 4095;
+
+/** Root directory inode (EXT4_ROOT_INO). */
+export const EXT4_ROOT_INO = 2;
+
+/** Cheap identification for probers: ext2/3/4 type, UUID and label, or null. */
+export function probeExt(dev: BlockDevice): { type: 'ext2' | 'ext3' | 'ext4'; uuid: string; label: string } | null {
+  if (dev.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) return null;
+  const buf = readExact(dev, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, 'ext superblock');
+  if ((buf[0x38] | (buf[0x39] << 8)) !== 0xef53) return null;
+  try {
+    const sb = parseSuperblock(buf, dev.description);
+    return { type: sb.fsType, uuid: fsUuid(sb), label: sb.s_volume_name };
+  } catch {
+    return null;
+  }
+}
+
+export function openExt(dev: BlockDevice, opts: ExtOpenOptions = {}): ExtFs {
+  return new ExtFs(dev, opts);
+}
+
+/** Per-inode state kept with the parsed inode: its block mapper. */
+interface CachedInode {
+  inode: Inode;
+  mapper?: { map(lblk: number, maxLen: number): Run };
+}
+
+export class ExtFs implements Filesystem, ExtContext {
+  readonly type: 'ext2' | 'ext3' | 'ext4';
+  readonly device: BlockDevice;
+  readonly rootIno = EXT4_ROOT_INO;
+  readonly label?: string;
+  readonly uuid?: string;
+  readonly warnings: string[] = [];
+  readonly where: string;
+  readonly csum: boolean;
+  sb: Superblock;
+  /** Counters for tests and benchmarks. */
+  readonly stats = { htreeLookups: 0, linearLookups: 0, dataPreads: 0, metaReads: 0, journalTransactions: 0, journalBlocks: 0 };
+
+  private readonly blocks: LruCache<number, Uint8Array>;
+  private readonly inodes = new LruCache<number, CachedInode>(INODE_CACHE_ENTRIES);
+  private readonly groupCache = new Map<number, GroupDesc>();
+  private overlay: Map<number, OverlayEntry> | null = null;
+  private overlayKeys: Float64Array = new Float64Array(0);
+  private journalRead: ((jblk: number) => Uint8Array) | null = null;
+  private csumWarnings = 0;
+  private statfsCache?: StatFs;
+  private readonly dirOpts: DirParseOptions;
+
+  constructor(dev: BlockDevice, opts: ExtOpenOptions = {}) {
+    this.device = dev;
+    this.where = dev.description;
+    if (dev.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) {
+      throw new GuestkitError('UNKNOWN_FORMAT', `${dev.description}: too small for an ext2/3/4 filesystem (${dev.size} bytes)`);
+    }
+    this.sb = parseSuperblock(readExact(dev, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, `ext superblock of ${dev.description}`), dev.description);
+    const sb = this.sb;
+    this.type = sb.fsType;
+    this.label = sb.s_volume_name;
+    this.uuid = fsUuid(sb);
+    this.csum = opts.verifyChecksums !== false && hasRoCompat(sb, RO_COMPAT_METADATA_CSUM);
+    this.blocks = new LruCache(Math.max(256, Math.floor((opts.cacheBytes ?? 32 * 1024 * 1024) / sb.blockSize)));
+    if (this.csum && !sb.checksumOk) this.checksumMismatch('superblock');
+    const fsBytes = sb.s_blocks_count * sb.blockSize;
+    if (fsBytes > dev.size) {
+      this.addWarning(`${this.where}: filesystem claims ${fsBytes} bytes but the device has ${dev.size}; reads past the end will fail`);
+    }
+    this.dirOpts = { blockSize: sb.blockSize, filetype: hasIncompat(sb, INCOMPAT_FILETYPE), inodesCount: sb.s_inodes_count };
+
+    if (hasIncompat(sb, INCOMPAT_RECOVER)) this.loadJournal(opts.replayJournal !== false);
+  }
+
+  // ---- warnings ------------------------------------------------------------------------
+
+  private addWarning(m: string): void {
+    if (this.warnings.includes(m)) return;
+    this.warnings.push(m);
+    warn(m);
+  }
+
+  checksumMismatch(what: string): void {
+    this.csumWarnings++;
+    if (this.csumWarnings <= MAX_CSUM_WARNINGS) this.addWarning(`${this.where}: ${what}: metadata checksum does not match`);
+    else if (this.csumWarnings === MAX_CSUM_WARNINGS + 1) this.addWarning(`${this.where}: more metadata checksum mismatches (not listed)`);
+  }
+
+  // ---- journal -------------------------------------------------------------------------
+
+  private loadJournal(replay: boolean): void {
+    const sb = this.sb;
+    if (!replay) {
+      this.addWarning(`${this.where}: the journal needs recovery but replay is disabled (--no-replay): showing the on-disk state, which may be inconsistent`);
+      return;
+    }
+    if (!hasCompat(sb, COMPAT_HAS_JOURNAL) || sb.s_journal_inum === 0) {
+      this.addWarning(`${this.where}: needs recovery from an external journal (device 0x${sb.s_journal_dev.toString(16)}), which guestkit does not replay: showing the on-disk state`);
+      return;
+    }
+    const what = `journal (inode ${sb.s_journal_inum}) of ${this.where}`;
+    try {
+      const inode = this.inode(sb.s_journal_inum);
+      const mapper = this.mapper({ inode });
+      const nblocks = Math.floor(inode.i_size / sb.blockSize);
+      // Journal blocks are read from the device as they are (never through the overlay).
+      const readJ = (j: number): Uint8Array => {
+        if (j < 0 || j >= nblocks) throw corrupt(what, `journal block ${j} is past the journal's ${nblocks} blocks`);
+        const r = mapper.map(j, 1);
+        if (r.pblk < 0) throw corrupt(what, `journal block ${j} is not mapped`);
+        return readExact(this.device, r.pblk * sb.blockSize, sb.blockSize, `${what} block ${j}`);
+      };
+      const jsb = parseJournalSuperblock(readJ(0), what);
+      if (jsb.s_blocksize !== sb.blockSize) throw corrupt(what, `journal block size ${jsb.s_blocksize} differs from the filesystem's ${sb.blockSize}`);
+      if (jsb.s_maxlen > nblocks) throw corrupt(what, `journal s_maxlen ${jsb.s_maxlen} exceeds the journal inode's ${nblocks} blocks`);
+      if (!jsb.checksumOk) this.addWarning(`${what}: journal superblock checksum does not match`);
+      const res = recoverJournal(jsb, readJ, sb.s_blocks_count, what);
+      for (const w of res.warnings) this.addWarning(`${what}: ${w}`);
+      if (res.overlay.size === 0) return;
+      this.journalRead = readJ;
+      this.overlay = res.overlay;
+      this.overlayKeys = Float64Array.from(res.overlay.keys()).sort();
+      this.stats.journalTransactions = res.transactions;
+      this.stats.journalBlocks = res.overlay.size;
+      this.addWarning(
+        `${this.where}: replayed ${res.transactions} journal transaction(s) (${res.overlay.size} blocks) in memory; the image is not modified`,
+      );
+      // The replayed log may carry a newer superblock and group descriptors (the kernel's
+      // buffer cache sees the replayed copies): re-read everything through the overlay.
+      this.blocks.clear();
+      this.inodes.clear();
+      this.groupCache.clear();
+      const sbBlock = Math.floor(SUPERBLOCK_OFFSET / sb.blockSize);
+      if (this.overlay.has(sbBlock)) {
+        const blk = this.metaBlock(sbBlock, 'superblock');
+        const off = SUPERBLOCK_OFFSET % sb.blockSize;
+        const fresh = parseSuperblock(blk.slice(off, off + SUPERBLOCK_SIZE), this.device.description);
+        if (fresh.blockSize === sb.blockSize && fresh.s_inode_size === sb.s_inode_size) this.sb = fresh;
+        else this.addWarning(`${what}: the replayed superblock changes the geometry; keeping the on-disk one`);
+      }
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+      this.overlay = null;
+      this.journalRead = null;
+      this.addWarning(`${this.where}: the journal needs recovery but cannot be replayed (${e.message}): showing the on-disk state`);
+    }
+  }
+
+  /** Replayed contents of block `pblk`, if the journal has it. */
+  private overlayBlock(pblk: number): Uint8Array | undefined {
+    const e = this.overlay?.get(pblk);
+    if (!e) return undefined;
+    const data = this.journalRead!(e.jblk).slice();
+    if (e.escaped) new DataView(data.buffer).setUint32(0, JBD2_MAGIC_NUMBER);
+    return data;
+  }
+
+  /** First overlay block in [from, to), or -1. */
+  private overlayIn(from: number, to: number): number {
+    const k = this.overlayKeys;
+    let lo = 0;
+    let hi = k.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (k[mid] < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < k.length && k[lo] < to ? k[lo] : -1;
+  }
+
+  // ---- block I/O -----------------------------------------------------------------------
+
+  /**
+   * Read `count` physical blocks from `pblk` into dst[dstOff..] (whole blocks), through the
+   * journal overlay. One pread for each stretch without replayed blocks.
+   */
+  private readPhysBlocks(dst: Uint8Array, pblk: number, count: number, what: string): void {
+    const bs = this.sb.blockSize;
+    if (pblk + count > this.sb.s_blocks_count) {
+      throw corrupt(what, `blocks ${pblk}..${pblk + count - 1} are past the end of the filesystem (${this.sb.s_blocks_count} blocks)`);
+    }
+    let done = 0;
+    while (done < count) {
+      const o = this.overlay ? this.overlayIn(pblk + done, pblk + count) : -1;
+      const stop = o < 0 ? count : o - pblk;
+      if (stop > done) {
+        this.preadExact(dst.subarray(done * bs, stop * bs), (pblk + done) * bs, what);
+        done = stop;
+      }
+      if (o >= 0) {
+        dst.set(this.overlayBlock(o)!, done * bs);
+        done++;
+      }
+    }
+  }
+
+  private preadExact(dst: Uint8Array, pos: number, what: string): void {
+    this.stats.dataPreads++;
+    if (pos + dst.length > this.device.size) {
+      throw corrupt(what, `range ${pos}+${dst.length} is past the end of ${this.device.description} (${this.device.size} bytes)`);
+    }
+    const n = this.device.pread(dst, pos);
+    if (n !== dst.length) throw corrupt(what, `short read at ${pos} of ${this.device.description}`);
+  }
+
+  metaBlock(pblk: number, what: string): Uint8Array {
+    const cached = this.blocks.get(pblk);
+    if (cached) return cached;
+    if (!Number.isSafeInteger(pblk) || pblk < 0 || pblk >= this.sb.s_blocks_count) {
+      throw corrupt(what, `block ${pblk} is past the end of the filesystem (${this.sb.s_blocks_count} blocks)`);
+    }
+    this.stats.metaReads++;
+    const buf = new Uint8Array(this.sb.blockSize);
+    this.readPhysBlocks(buf, pblk, 1, what);
+    this.blocks.set(pblk, buf);
+    return buf;
+  }
+
+  /** Read `count` blocks at once into the cache (inode-table read-ahead). */
+  private prefetch(pblk: number, count: number, what: string): void {
+    const bs = this.sb.blockSize;
+    count = Math.min(count, this.sb.s_blocks_count - pblk);
+    if (count <= 1) return;
+    this.stats.metaReads++;
+    const buf = new Uint8Array(count * bs);
+    this.readPhysBlocks(buf, pblk, count, what);
+    for (let i = 0; i < count; i++) if (!this.blocks.has(pblk + i)) this.blocks.set(pblk + i, buf.subarray(i * bs, (i + 1) * bs));
+  }
+
+  // ---- groups and inodes ---------------------------------------------------------------
+
+  group(g: number): GroupDesc {
+    let gd = this.groupCache.get(g);
+    if (gd) return gd;
+    const sb = this.sb;
+    if (g < 0 || g >= sb.groupCount) throw corrupt(`ext group descriptor ${g}`, `group ${g} does not exist (${sb.groupCount} groups)`);
+    const nr = Math.floor(g / sb.descPerBlock);
+    const blk = descriptorBlock(sb, nr);
+    const buf = this.metaBlock(blk, `group descriptor block ${nr}`);
+    const off = (g % sb.descPerBlock) * sb.descSize;
+    gd = parseGroupDesc(sb, g, buf.subarray(off, off + sb.descSize));
+    if (!gd.checksumOk && this.csum) this.checksumMismatch(`group descriptor ${g}`);
+    const itb = inodeTableBlocks(sb);
+    if (gd.bg_inode_table < 1 || gd.bg_inode_table + itb > sb.s_blocks_count) {
+      throw corrupt(`ext group descriptor ${g}`, `inode table at block ${gd.bg_inode_table} (+${itb}) is outside the filesystem`);
+    }
+    this.groupCache.set(g, gd);
+    return gd;
+  }
+
+  /** The parsed on-disk inode `ino` (no liveness check). */
+  inode(ino: number): Inode {
+    return this.cachedInode(ino).inode;
+  }
+
+  private cachedInode(ino: number): CachedInode {
+    const c = this.inodes.get(ino);
+    if (c) return c;
+    const sb = this.sb;
+    if (!Number.isInteger(ino) || ino < 1 || ino > sb.s_inodes_count) {
+      throw new GuestkitError('NOT_FOUND', `${this.where}: inode ${ino} does not exist (${sb.s_inodes_count} inodes)`);
+    }
+    const g = Math.floor((ino - 1) / sb.s_inodes_per_group);
+    const index = (ino - 1) % sb.s_inodes_per_group;
+    const gd = this.group(g);
+    const byteOff = index * sb.s_inode_size;
+    const blk = gd.bg_inode_table + Math.floor(byteOff / sb.blockSize);
+    const what = `inode table block ${blk} (inode ${ino})`;
+    if (!this.blocks.has(blk)) {
+      const tableEnd = gd.bg_inode_table + inodeTableBlocks(sb);
+      this.prefetch(blk, Math.min(INODE_READAHEAD_BYTES / sb.blockSize, tableEnd - blk), what);
+    }
+    const buf = this.metaBlock(blk, what);
+    const o = byteOff % sb.blockSize;
+    const inode = parseInode(sb, ino, buf.subarray(o, o + sb.s_inode_size));
+    if (!inode.checksumOk && this.csum) this.checksumMismatch(`inode ${ino}`);
+    const entry: CachedInode = { inode };
+    this.inodes.set(ino, entry);
+    return entry;
+  }
+
+  /** An inode a directory entry may name: in use (Linux: ext4_iget refuses i_links_count 0). */
+  private live(ino: number): CachedInode {
+    const c = this.cachedInode(ino);
+    if (c.inode.i_links_count === 0 && ino !== EXT4_ROOT_INO) {
+      throw corrupt(`${this.where}: inode ${ino}`, 'the inode is not in use (link count 0)');
+    }
+    return c;
+  }
+
+  private mapper(c: CachedInode): { map(lblk: number, maxLen: number): Run } {
+    if (!c.mapper) {
+      const i = c.inode;
+      if (i.i_flags & EXT4_INLINE_DATA_FL) throw corrupt(`inode ${i.ino}`, 'inline-data inode has no block map');
+      c.mapper = i.i_flags & EXT4_EXTENTS_FL ? new ExtentTree(this, i) : new BlockMap(this, i);
+    }
+    return c.mapper;
+  }
+
+  // ---- stat ----------------------------------------------------------------------------
+
+  stat(ino: number): Stat {
+    const i = this.live(ino).inode;
+    const t = i.i_mode & S_IFMT;
+    return {
+      ino,
+      mode: i.i_mode,
+      nlink: i.i_links_count,
+      uid: i.i_uid,
+      gid: i.i_gid,
+      size: i.i_size,
+      blocks: i.blocks512,
+      blksize: this.sb.blockSize,
+      rdev: t === S_IFCHR || t === S_IFBLK ? inodeRdev(i) : 0,
+      atime: i.atime,
+      mtime: i.mtime,
+      ctime: i.ctime,
+      crtime: i.crtime,
+    };
+  }
+
+  // ---- file data -----------------------------------------------------------------------
+
+  private checkReadable(i: Inode, what: string): void {
+    if (i.i_flags & EXT4_ENCRYPT_FL) {
+      throw new GuestkitError('UNSUPPORTED', `${this.where}: inode ${i.ino} is encrypted (fscrypt); cannot read its ${what}`);
+    }
+  }
+
+  read(ino: number, buf: Uint8Array, pos: number): number {
+    const c = this.live(ino);
+    const i = c.inode;
+    const t = i.i_mode & S_IFMT;
+    if (t === S_IFDIR) throw new GuestkitError('IS_DIR', `${this.where}: inode ${ino} is a directory`);
+    if (!Number.isSafeInteger(pos) || pos < 0) throw new GuestkitError('USAGE', `read at invalid offset ${pos}`);
+    if (t !== S_IFREG && t !== S_IFLNK) return 0;
+    if (pos >= i.i_size || buf.length === 0) return 0;
+    this.checkReadable(i, 'contents');
+    const n = Math.min(buf.length, i.i_size - pos);
+    this.readData(c, buf.subarray(0, n), pos);
+    return n;
+  }
+
+  /** Read dst.length bytes of the file at pos (within i_size): inline data or mapped blocks. */
+  private readData(c: CachedInode, dst: Uint8Array, pos: number): void {
+    const i = c.inode;
+    if (i.i_flags & EXT4_INLINE_DATA_FL) {
+      const data = inlineFileData(i);
+      dst.fill(0);
+      if (pos < data.length) dst.set(data.subarray(pos, Math.min(data.length, pos + dst.length)));
+      return;
+    }
+    const m = this.mapper(c);
+    const bs = this.sb.blockSize;
+    const end = pos + dst.length;
+    let lblk = Math.floor(pos / bs);
+    const endLblk = Math.ceil(end / bs);
+    // Each run covers at least one block: bounded by the blocks of dst.
+    while (lblk < endLblk) {
+      let r = m.map(lblk, endLblk - lblk);
+      let len = r.len;
+      if (r.pblk >= 0 && !r.unwritten) {
+        // Coalesce physically contiguous runs into one pread.
+        while (lblk + len < endLblk) {
+          const nx = m.map(lblk + len, endLblk - lblk - len);
+          if (nx.pblk !== r.pblk + len || nx.unwritten) break;
+          len += nx.len;
+        }
+      }
+      const from = Math.max(pos, lblk * bs);
+      const to = Math.min(end, (lblk + len) * bs);
+      const d = dst.subarray(from - pos, to - pos);
+      if (r.pblk < 0 || r.unwritten) d.fill(0);
+      else this.readPhysBytes(d, r.pblk, from - lblk * bs, `data of inode ${i.ino}`);
+      lblk += len;
+    }
+  }
+
+  /** Read dst.length bytes starting `off` bytes into physical block pblk, through the overlay. */
+  private readPhysBytes(dst: Uint8Array, pblk: number, off: number, what: string): void {
+    const bs = this.sb.blockSize;
+    const first = pblk + Math.floor(off / bs);
+    const nblocks = Math.ceil(((off % bs) + dst.length) / bs);
+    if (first + nblocks > this.sb.s_blocks_count) {
+      throw corrupt(what, `blocks ${first}..${first + nblocks - 1} are past the end of the filesystem (${this.sb.s_blocks_count} blocks)`);
+    }
+    if (!this.overlay || this.overlayIn(first, first + nblocks) < 0) {
+      this.preadExact(dst, pblk * bs + off, what);
+      return;
+    }
+    const tmp = new Uint8Array(nblocks * bs);
+    this.readPhysBlocks(tmp, first, nblocks, what);
+    dst.set(tmp.subarray(off % bs, (off % bs) + dst.length));
+  }
+
+  // ---- symlinks ------------------------------------------------------------------------
+
+  readlink(ino: number): string {
+    const c = this.live(ino);
+    const i = c.inode;
+    if ((i.i_mode & S_IFMT) !== S_IFLNK) throw new GuestkitError('USAGE', `${this.where}: inode ${ino} is not a symbolic link`);
+    this.checkReadable(i, 'link target');
+    if (i.i_size === 0) throw corrupt(`symlink inode ${ino}`, 'empty link target');
+    if (i.i_size > MAX_SYMLINK) throw corrupt(`symlink inode ${ino}`, `link target of ${i.i_size} bytes is longer than ${MAX_SYMLINK}`);
+    let bytes: Uint8Array;
+    if (this.isFastSymlink(i)) {
+      // nd_terminate_link(i_data, i_size, sizeof(i_data) - 1)
+      bytes = i.i_block.subarray(0, Math.min(i.i_size, I_BLOCK_SIZE - 1));
+    } else {
+      bytes = new Uint8Array(i.i_size);
+      this.readData(c, bytes, 0);
+    }
+    const nul = bytes.indexOf(0);
+    return decodeName(bytes, 0, nul < 0 ? bytes.length : nul);
+  }
+
+  /** ext4_inode_is_fast_symlink. */
+  private isFastSymlink(i: Inode): boolean {
+    if (i.i_flags & EXT4_EA_INODE_FL) return i.i_size > 0 && i.i_size < I_BLOCK_SIZE;
+    if (i.i_flags & EXT4_INLINE_DATA_FL) return false;
+    const eaBlocks = i.i_file_acl ? this.sb.clusterSize / 512 : 0;
+    return i.blocks512 - eaBlocks === 0;
+  }
+
+  // ---- directories ---------------------------------------------------------------------
+
+  private dirInode(ino: number): CachedInode {
+    const c = this.live(ino);
+    if ((c.inode.i_mode & S_IFMT) !== S_IFDIR) throw new GuestkitError('NOT_DIR', `${this.where}: inode ${ino} is not a directory`);
+    return c;
+  }
+
+  /** Parse one directory block or inline area; a bad entry is a warning, the rest of the block is skipped. */
+  private dirEntries(buf: Uint8Array, start: number, end: number, dirIno: number, where: string, out: Dirent[]): void {
+    const bad = parseDirEntries(buf, start, end, this.dirOpts, out);
+    if (bad) this.addWarning(`${this.where}: directory inode ${dirIno}, ${where}: ${bad}; rest of the block skipped`);
+  }
+
+  private verifyLeaf(buf: Uint8Array, i: Inode, lblk: number): void {
+    if (!this.csum) return;
+    if (lblk === 0 && i.i_flags & EXT4_INDEX_FL) return; // dx root: verified by the htree code.
+    const ok = verifyDirLeaf(buf, i.csumSeed);
+    if (ok === false) this.checksumMismatch(`directory inode ${i.ino} block ${lblk}`);
+  }
+
+  /** Directory blocks as (lblk, buffer) chunks: contiguous blocks come in one read. Holes are skipped. */
+  private *dirChunks(c: CachedInode): Generator<{ lblk: number; buf: Uint8Array; count: number }> {
+    const i = c.inode;
+    const bs = this.sb.blockSize;
+    const nblocks = Math.ceil(i.i_size / bs);
+    const m = this.mapper(c);
+    const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
+    let lblk = 0;
+    while (lblk < nblocks) {
+      const r = m.map(lblk, Math.min(nblocks - lblk, chunkBlocks));
+      if (r.pblk >= 0 && !r.unwritten) {
+        const buf = new Uint8Array(r.len * bs);
+        this.readPhysBlocks(buf, r.pblk, r.len, `directory inode ${i.ino} blocks ${lblk}..${lblk + r.len - 1}`);
+        yield { lblk, buf, count: r.len };
+      }
+      lblk += r.len;
+    }
+  }
+
+  private entryType(d: Dirent): FileType {
+    if (d.fileType >= 1 && d.fileType <= 7) return FT_NAMES[d.fileType];
+    try {
+      return fileTypeOfMode(this.inode(d.inode).i_mode);
+    } catch (e) {
+      if (e instanceof GuestkitError) return 'unknown';
+      throw e;
+    }
+  }
+
+  private *emit(buf: Uint8Array, ents: Dirent[], dirIno: number, count: { n: number }): Generator<DirEntry> {
+    for (const d of ents) {
+      const name = decodeName(buf, d.nameOff, d.nameLen);
+      if (name === '.' || name === '..') continue;
+      if (++count.n > LIMITS.maxDirEntries) {
+        throw new GuestkitError('LIMIT', `${this.where}: directory inode ${dirIno} has more than ${LIMITS.maxDirEntries} entries`);
+      }
+      yield { name, ino: d.inode, type: this.entryType(d) };
+    }
+  }
+
+  *readdir(dirIno: number): Iterable<DirEntry> {
+    const c = this.dirInode(dirIno);
+    const i = c.inode;
+    const count = { n: 0 };
+    if (i.i_flags & EXT4_INLINE_DATA_FL) {
+      const { areas } = inlineDirAreas(i);
+      for (const [k, a] of areas.entries()) {
+        const ents: Dirent[] = [];
+        this.dirEntries(a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', ents);
+        yield* this.emit(a, ents, dirIno, count);
+      }
+      return;
+    }
+    const bs = this.sb.blockSize;
+    for (const ch of this.dirChunks(c)) {
+      for (let k = 0; k < ch.count; k++) {
+        const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
+        const lblk = ch.lblk + k;
+        if (lblk > 0 && isDxNodeBlock(blk)) continue;
+        this.verifyLeaf(blk, i, lblk);
+        const ents: Dirent[] = [];
+        this.dirEntries(blk, 0, bs, dirIno, `block ${lblk}`, ents);
+        yield* this.emit(blk, ents, dirIno, count);
+      }
+    }
+  }
+
+  lookup(dirIno: number, name: string): number | null {
+    const c = this.dirInode(dirIno);
+    const i = c.inode;
+    if (name.length === 0 || name.includes('/') || name.includes('\0')) return null;
+    const candidates = encodeNameCandidates(name).filter((b) => b.length <= EXT4_NAME_LEN);
+    if (candidates.length === 0) return null;
+    const casefold = (i.i_flags & EXT4_CASEFOLD_FL) !== 0;
+    const folded = casefold ? foldName(name) : '';
+    const match = (buf: Uint8Array, d: Dirent) =>
+      casefold ? foldName(decodeName(buf, d.nameOff, d.nameLen)) === folded : candidates.some((w) => nameEquals(buf, d.nameOff, d.nameLen, w));
+
+    if (i.i_flags & EXT4_INLINE_DATA_FL) {
+      const { parent, areas } = inlineDirAreas(i);
+      if (name === '.') return dirIno;
+      if (name === '..') return parent;
+      for (const a of areas) {
+        const ents: Dirent[] = [];
+        this.dirEntries(a, 0, a.length, dirIno, 'inline data', ents);
+        for (const d of ents) if (match(a, d)) return d.inode;
+      }
+      return null;
+    }
+
+    if (i.i_flags & EXT4_INDEX_FL && hasCompat(this.sb, COMPAT_DIR_INDEX) && !casefold && !(i.i_flags & EXT4_ENCRYPT_FL)) {
+      const r = this.htreeLookup(c, candidates, match);
+      if (r !== undefined) return r;
+    }
+    this.stats.linearLookups++;
+    const bs = this.sb.blockSize;
+    for (const ch of this.dirChunks(c)) {
+      for (let k = 0; k < ch.count; k++) {
+        const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
+        if (ch.lblk + k > 0 && isDxNodeBlock(blk)) continue;
+        const ents: Dirent[] = [];
+        this.dirEntries(blk, 0, bs, dirIno, `block ${ch.lblk + k}`, ents);
+        for (const d of ents) if (match(blk, d)) return d.inode;
+      }
+    }
+    return null;
+  }
+
+  /** One directory block by logical number, through the block cache. */
+  private dirBlock(c: CachedInode, lblk: number): Uint8Array | null {
+    const r = this.mapper(c).map(lblk, 1);
+    if (r.pblk < 0 || r.unwritten) return null;
+    return this.metaBlock(r.pblk, `directory inode ${c.inode.ino} block ${lblk}`);
+  }
+
+  /** htree lookup; undefined when the index is unusable (then the caller scans linearly). */
+  private htreeLookup(c: CachedInode, candidates: Uint8Array[], match: (buf: Uint8Array, d: Dirent) => boolean): number | null | undefined {
+    const i = c.inode;
+    const sb = this.sb;
+    const nblocks = Math.ceil(i.i_size / sb.blockSize);
+    const rootBuf = this.dirBlock(c, 0);
+    if (!rootBuf) return this.badIndex(i, 'block 0 is a hole');
+    const root = parseDxRoot(sb, rootBuf, this.csum, i.csumSeed);
+    if (typeof root === 'string') return this.badIndex(i, root);
+    if (!root.checksumOk) this.checksumMismatch(`htree root of directory inode ${i.ino}`);
+    this.stats.htreeLookups++;
+    const node = (lblk: number): DxNode | string => {
+      const b = this.dirBlock(c, lblk);
+      if (!b) return `index block ${lblk} is a hole`;
+      const n = parseDxNode(sb, b, this.csum, i.csumSeed);
+      if (typeof n !== 'string' && !n.checksumOk) this.checksumMismatch(`htree node ${lblk} of directory inode ${i.ino}`);
+      return n;
+    };
+    const leaf = (lblk: number): number | null => {
+      const b = this.dirBlock(c, lblk);
+      if (!b) return null;
+      this.verifyLeaf(b, i, lblk);
+      const ents: Dirent[] = [];
+      this.dirEntries(b, 0, b.length, i.ino, `block ${lblk}`, ents);
+      for (const d of ents) if (match(b, d)) return d.inode;
+      return null;
+    };
+    for (const cand of candidates) {
+      const h = dirHash(cand, root.hashVersion, sb.s_hash_seed);
+      if (h === undefined) return undefined;
+      const r = dxLookup(root, h, nblocks, node, leaf);
+      if (typeof r === 'string') return this.badIndex(i, r);
+      if (r !== null) return r;
+    }
+    return null;
+  }
+
+  private badIndex(i: Inode, why: string): undefined {
+    this.addWarning(`${this.where}: htree index of directory inode ${i.ino} is unusable (${why}); searching it linearly`);
+    return undefined;
+  }
+
+  // ---- extended attributes -------------------------------------------------------------
+
+  private xattrEntries(c: CachedInode): XattrEntry[] {
+    const i = c.inode;
+    const out = inodeXattrs(i);
+    if (i.i_file_acl !== 0) {
+      const buf = this.metaBlock(i.i_file_acl, `xattr block ${i.i_file_acl} of inode ${i.ino}`);
+      out.push(...blockXattrs(buf, i.i_file_acl, i.ino, this.csum ? this.sb.csumSeed : undefined, (w) => this.checksumMismatch(w)));
+    }
+    return out;
+  }
+
+  listxattr(ino: number): string[] {
+    const out: string[] = [];
+    for (const e of this.xattrEntries(this.live(ino))) {
+      const n = xattrFullName(e.e_name_index, e.name);
+      if (n !== null) out.push(n);
+    }
+    return out;
+  }
+
+  getxattr(ino: number, name: string): Uint8Array | null {
+    const want = xattrSplitName(name);
+    if (!want) return null;
+    const c = this.live(ino);
+    for (const e of this.xattrEntries(c)) {
+      if (e.e_name_index !== want.index || e.name !== want.name) continue;
+      let v: Uint8Array;
+      if (e.value) v = e.value.slice();
+      else v = this.eaInodeValue(c.inode, e);
+      if (want.index === XATTR_INDEX_POSIX_ACL_ACCESS || want.index === XATTR_INDEX_POSIX_ACL_DEFAULT) {
+        v = aclDiskToXattr(v, `ACL ${name} of inode ${ino}`);
+      }
+      return v;
+    }
+    return null;
+  }
+
+  /** ea_inode: the value is the contents of its own inode. */
+  private eaInodeValue(owner: Inode, e: XattrEntry): Uint8Array {
+    const vc = this.cachedInode(e.e_value_inum);
+    const vi = vc.inode;
+    if (!(vi.i_flags & EXT4_EA_INODE_FL)) {
+      throw corrupt(`inode ${owner.ino}`, `xattr ${e.name} names value inode ${e.e_value_inum}, which is not an EA inode`);
+    }
+    if (vi.i_size !== e.e_value_size || e.e_value_size > XATTR_SIZE_MAX) {
+      throw corrupt(`inode ${owner.ino}`, `xattr value inode ${e.e_value_inum} has ${vi.i_size} bytes, the entry says ${e.e_value_size}`);
+    }
+    const v = new Uint8Array(e.e_value_size);
+    if (v.length) this.readData(vc, v, 0);
+    return v;
+  }
+
+  // ---- statfs --------------------------------------------------------------------------
+
+  statfs(): StatFs {
+    if (this.statfsCache) return this.statfsCache;
+    const sb = this.sb;
+    let journalBlocks = 0;
+    if (hasCompat(sb, COMPAT_HAS_JOURNAL) && sb.s_journal_inum !== 0) {
+      // j_total_len: the journal inode's size, capped by the journal superblock's s_maxlen.
+      try {
+        const ji = this.inode(sb.s_journal_inum);
+        journalBlocks = Math.floor(ji.i_size / sb.blockSize);
+        const r = this.mapper(this.cachedInode(sb.s_journal_inum)).map(0, 1);
+        if (r.pblk >= 0) {
+          const jsb = this.metaBlock(r.pblk, 'journal superblock');
+          const dv = new DataView(jsb.buffer, jsb.byteOffset, jsb.byteLength);
+          if (dv.getUint32(0) === JBD2_MAGIC_NUMBER) journalBlocks = Math.min(journalBlocks, dv.getUint32(0x10));
+        }
+      } catch (e) {
+        if (!(e instanceof GuestkitError)) throw e;
+      }
+    }
+    this.statfsCache = extStatfs(sb, (g) => this.group(g), journalBlocks);
+    return this.statfsCache;
+  }
+}
+
+/** Case folding for casefolded directories (approximates the kernel's utf8 NFD + casefold). */
+function foldName(s: string): string {
+  return s.normalize('NFD').toLowerCase();
+}

@@ -1,0 +1,281 @@
+// ext2/3/4 images made by mke2fs -d from the Linux fixture tree (images/recipes/ext-*.mjs):
+// every entry, its metadata, contents, link target and xattrs read back equal the tree's
+// (the manifest the recipe took of the host tree before mke2fs), and directory lookups go
+// through the htree with each hash variant.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureImage } from '../../../test/helpers/images.js';
+import { openExtImage, resolve, walk, sha256Of, hex, debugfs, type WalkEntry } from './ext-helpers.js';
+import type { ExtFs } from '../src/fs/ext/index.js';
+import { fileTypeOfMode } from '../src/fs/vfs.js';
+// @ts-expect-error plain JS module
+import { LINUX_TREE, mediumName, bigName } from '../../../images/fixtures/linux-tree.mjs';
+// @ts-expect-error plain JS module
+import { EXT_CTIME, EXT_FAKE_TIME } from '../../../images/recipes/ext-ext4.mjs';
+
+interface ManifestEntry {
+  path: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  hostIno: number;
+  rdev: number;
+  atime: { sec: number; nsec: number };
+  mtime: { sec: number; nsec: number };
+  target?: string;
+  xattrs: Record<string, string>;
+  sha256?: string;
+}
+
+interface Case {
+  recipe: string;
+  image: string;
+  type: 'ext2' | 'ext3' | 'ext4';
+  /** Inodes larger than 128 bytes keep nanoseconds and crtime. */
+  bigInodes: boolean;
+  /** dx_root hash_version of the indexed directories (0 legacy, 1 half_md4, 2 tea). */
+  hashVersion?: number;
+  unsigned?: boolean;
+  full?: boolean;
+}
+
+const CASES: Case[] = [
+  { recipe: 'ext-ext4', image: 'ext4.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: false, full: true },
+  { recipe: 'ext-ext4-1k', image: 'ext4-1k.img', type: 'ext4', bigInodes: true, hashVersion: 2, unsigned: true, full: true },
+  { recipe: 'ext-ext3', image: 'ext3.img', type: 'ext3', bigInodes: true, hashVersion: 0, unsigned: false, full: true },
+  { recipe: 'ext-ext2', image: 'ext2.img', type: 'ext2', bigInodes: false },
+  { recipe: 'ext-ext4-inline', image: 'ext4-inline.img', type: 'ext4', bigInodes: true, hashVersion: 0, unsigned: true },
+  { recipe: 'ext-ext4-bigalloc', image: 'ext4-bigalloc.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: true },
+];
+
+for (const c of CASES) {
+  describe(`${c.recipe}: ${c.image} from the Linux fixture tree`, () => {
+    let img: string;
+    let fs: ExtFs;
+    let manifest: ManifestEntry[];
+    let byPath: Map<string, ManifestEntry>;
+    let entries: WalkEntry[];
+
+    beforeAll(() => {
+      const dir = ensureImage(c.recipe);
+      img = join(dir, c.image);
+      manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+      byPath = new Map(manifest.map((e) => [e.path, e]));
+      fs = openExtImage(img);
+      entries = walk(fs);
+    });
+
+    it(`is ${c.type} with the recipe's label and UUID`, () => {
+      expect(fs.type).toBe(c.type);
+      const blkid = debugfs(img, 'stats');
+      expect(blkid).toContain(`Filesystem UUID:          ${fs.uuid}`);
+      expect(blkid).toContain(`Filesystem volume name:   ${fs.label}`);
+    });
+
+    it('lists exactly the fixture tree, plus lost+found, with entry types', () => {
+      const listed = entries.map((e) => e.path).sort();
+      const expected = [...manifest.filter((e) => e.path !== '').map((e) => e.path), 'lost+found'].sort();
+      expect(listed).toEqual(expected);
+      for (const e of entries) {
+        if (e.path === 'lost+found') continue;
+        expect(e.type, e.path).toBe(byPath.get(e.path)!.type);
+      }
+    });
+
+    it('every entry has the tree mode, owner, size, link count, device number and times', () => {
+      const root = fs.stat(fs.rootIno);
+      expect(root.mode).toBe(byPath.get('')!.mode);
+      for (const e of entries) {
+        const m = byPath.get(e.path);
+        if (!m) continue;
+        const st = fs.stat(e.ino);
+        const where = `${c.image}:${e.path}`;
+        expect(st.ino, where).toBe(e.ino);
+        expect(st.mode, where).toBe(m.mode);
+        expect(fileTypeOfMode(st.mode), where).toBe(m.type);
+        expect([st.uid, st.gid], where).toEqual([m.uid, m.gid]);
+        if (m.type !== 'dir') expect(st.size, where).toBe(m.size);
+        expect(st.nlink, where).toBe(m.nlink);
+        if (m.type === 'chardev' || m.type === 'blockdev') expect(st.rdev, where).toBe(m.rdev);
+        expect(st.mtime.sec, where).toBe(m.mtime.sec);
+        expect(st.atime.sec, where).toBe(m.atime.sec);
+        expect(st.ctime.sec, where).toBe(EXT_CTIME);
+        if (c.bigInodes) {
+          expect(st.mtime.nsec, where).toBe(m.mtime.nsec);
+          expect(st.atime.nsec, where).toBe(m.atime.nsec);
+          expect(st.crtime?.sec, where).toBe(EXT_FAKE_TIME);
+        } else {
+          expect(st.mtime.nsec, where).toBe(0);
+          expect(st.crtime, where).toBeUndefined();
+        }
+        // i_blocks: at least the data of a dense file, in 512-byte units.
+        if (m.type === 'file' && m.path.startsWith('sizes/size-')) {
+          expect(st.blocks * 512, where).toBeGreaterThanOrEqual(m.size > 60 ? m.size : 0);
+        }
+      }
+    });
+
+    it('hard links share one inode', () => {
+      const groups = new Map<number, Set<number>>();
+      for (const e of entries) {
+        const m = byPath.get(e.path);
+        if (!m || m.type === 'dir') continue;
+        if (!groups.has(m.hostIno)) groups.set(m.hostIno, new Set());
+        groups.get(m.hostIno)!.add(e.ino);
+      }
+      for (const inos of groups.values()) expect(inos.size).toBe(1);
+      expect(resolve(fs, 'hardlinks/original')).toBe(resolve(fs, 'hardlinks/sub/third'));
+      expect(fs.stat(resolve(fs, 'hardlinks/original')).nlink).toBe(3);
+    });
+
+    it('every file reads back with the tree content (sha256)', () => {
+      let files = 0;
+      for (const e of entries) {
+        const m = byPath.get(e.path);
+        if (!m || m.type !== 'file' || m.sha256 === undefined) continue;
+        expect(sha256Of(fs, e.ino, m.size), `${c.image}:${e.path}`).toBe(m.sha256);
+        files++;
+      }
+      expect(files).toBeGreaterThan(50);
+    });
+
+    it('reads ranges across block and extent boundaries', () => {
+      const ino = resolve(fs, 'sizes/fragmented.bin');
+      const whole = new Uint8Array(400 * 8192);
+      expect(fs.read(ino, whole, 0)).toBe(400 * 8192 - 4096);
+      // 4 KiB of data, then a 4 KiB hole (zeros), 400 times.
+      for (let i = 0; i < 400; i++) {
+        expect(whole.subarray(i * 8192, i * 8192 + 4096).some((b) => b !== 0)).toBe(true);
+        expect(whole.subarray(i * 8192 + 4096, (i + 1) * 8192).every((b) => b === 0)).toBe(true);
+      }
+      // An unaligned read spanning data, hole and data.
+      const part = new Uint8Array(9000);
+      expect(fs.read(ino, part, 8192 * 7 + 4000)).toBe(9000);
+      expect(Buffer.from(part).equals(Buffer.from(whole.subarray(8192 * 7 + 4000, 8192 * 7 + 13000)))).toBe(true);
+      // Reads at and past EOF.
+      expect(fs.read(ino, part, 400 * 8192 - 4096)).toBe(0);
+      expect(fs.read(ino, part, 10 ** 12)).toBe(0);
+    });
+
+    it('symlinks read back with the tree targets (fast, slow, 59/60/61 bytes)', () => {
+      let links = 0;
+      for (const e of entries) {
+        const m = byPath.get(e.path);
+        if (!m || m.type !== 'symlink') continue;
+        expect(fs.readlink(e.ino), e.path).toBe(m.target);
+        links++;
+      }
+      expect(links).toBeGreaterThanOrEqual(11);
+    });
+
+    it('extended attributes (user, trusted, security, POSIX ACLs) equal the tree', () => {
+      let n = 0;
+      for (const e of entries) {
+        const m = byPath.get(e.path);
+        if (!m) continue;
+        const names = fs.listxattr(e.ino).sort();
+        expect(names, e.path).toEqual(Object.keys(m.xattrs).sort());
+        for (const [name, value] of Object.entries(m.xattrs)) {
+          expect(hex(fs.getxattr(e.ino, name)), `${e.path} ${name}`).toBe(value);
+          n++;
+        }
+      }
+      expect(n).toBeGreaterThanOrEqual(30);
+      expect(fs.getxattr(resolve(fs, 'xattr/small'), 'user.absent')).toBeNull();
+    });
+
+    it('looks up every name of the medium directory (and misses absent ones)', () => {
+      const dir = resolve(fs, 'htree-medium');
+      const listed = new Map([...fs.readdir(dir)].map((e) => [e.name, e.ino]));
+      expect(listed.size).toBe(LINUX_TREE.mediumDirEntries);
+      const before = { ...fs.stats };
+      for (let i = 0; i < LINUX_TREE.mediumDirEntries; i++) {
+        const name = mediumName(i);
+        expect(fs.lookup(dir, name), name).toBe(listed.get(name));
+      }
+      expect(fs.lookup(dir, 'm999-absent')).toBeNull();
+      expect(fs.lookup(dir, mediumName(1) + 'x')).toBeNull();
+      if (c.hashVersion !== undefined) {
+        // The directory is indexed with the intended hash and every lookup used the index.
+        const h = debugfs(img, 'htree /htree-medium');
+        expect(h).toMatch(new RegExp(`Hash Version: ${c.hashVersion}\\b`));
+        expect(fs.stats.htreeLookups - before.htreeLookups).toBe(LINUX_TREE.mediumDirEntries + 2);
+        expect(fs.stats.linearLookups - before.linearLookups).toBe(0);
+        const flags = debugfs(img, 'stats');
+        expect(flags).toContain(c.unsigned ? 'unsigned_directory_hash' : 'signed_directory_hash');
+      }
+    });
+
+    if (c.full) {
+      it('looks up all 20,000 names of the big directory through the htree', () => {
+        const dir = resolve(fs, 'bigdir');
+        const listed = new Map([...fs.readdir(dir)].map((e) => [e.name, e.ino]));
+        expect(listed.size).toBe(LINUX_TREE.bigDirEntries);
+        const before = { ...fs.stats };
+        for (let i = 0; i < LINUX_TREE.bigDirEntries; i++) {
+          const name = bigName(i);
+          const ino = fs.lookup(dir, name);
+          if (ino !== listed.get(name)) expect(ino, name).toBe(listed.get(name));
+        }
+        expect(fs.stats.htreeLookups - before.htreeLookups).toBe(LINUX_TREE.bigDirEntries);
+        expect(fs.stats.linearLookups - before.linearLookups).toBe(0);
+        expect(fs.lookup(dir, 'file-20000')).toBeNull();
+      });
+
+      it('reads the 2 GiB sparse file: zeros in the holes, data at the right offsets', () => {
+        const ino = resolve(fs, LINUX_TREE.sparsePath);
+        const st = fs.stat(ino);
+        expect(st.size).toBe(LINUX_TREE.sparseSize);
+        expect(st.blocks * 512).toBeLessThan(1024 * 1024);
+        // Each data segment with 100 bytes of hole on either side, against the host file.
+        const fd = openSync(join(ensureImage(c.recipe), 'tree', LINUX_TREE.sparsePath), 'r');
+        try {
+          for (const [off, len] of LINUX_TREE.sparseSegments as [number, number][]) {
+            const from = Math.max(0, off - 100);
+            const n = Math.min(len + 200, LINUX_TREE.sparseSize - from);
+            const want = Buffer.alloc(n);
+            expect(readSync(fd, want, 0, n, from)).toBe(n);
+            const got = new Uint8Array(n);
+            expect(fs.read(ino, got, from)).toBe(n);
+            expect(Buffer.from(got).equals(want), `segment at ${off}`).toBe(true);
+            expect(want.some((b) => b !== 0)).toBe(true);
+          }
+        } finally {
+          closeSync(fd);
+        }
+        // Holes: 1 MiB in the middle of nowhere, and the whole file streamed in 8 MiB reads
+        // without holding it (the sum of bytes equals the data segments').
+        const hole = new Uint8Array(1 << 20);
+        expect(fs.read(ino, hole, 1536 * 1024 * 1024)).toBe(hole.length);
+        expect(hole.every((b) => b === 0)).toBe(true);
+        const buf = new Uint8Array(8 << 20);
+        let nonZero = 0;
+        const heapBefore = process.memoryUsage().rss;
+        for (let pos = 0; pos < st.size; ) {
+          const n = fs.read(ino, buf, pos);
+          for (let i = 0; i < n; i += 4096) {
+            if (buf[i] !== 0 || buf.subarray(i, i + 4096).some((b) => b !== 0)) nonZero++;
+          }
+          pos += n;
+        }
+        expect(nonZero).toBeGreaterThanOrEqual(4);
+        expect(process.memoryUsage().rss - heapBefore).toBeLessThan(256 * 1024 * 1024);
+      });
+    }
+
+    it('statfs is consistent with the superblock', () => {
+      const s = fs.statfs();
+      expect(s.bsize).toBe(fs.sb.blockSize);
+      expect(s.files).toBe(fs.sb.s_inodes_count);
+      expect(s.ffree).toBeLessThan(s.files - manifest.length + 1);
+      expect(s.blocks).toBeLessThan(fs.sb.s_blocks_count);
+      expect(s.bfree).toBeLessThanOrEqual(s.blocks);
+      expect(s.bavail).toBeLessThanOrEqual(s.bfree);
+      expect(s.namemax).toBe(255);
+    });
+  });
+}

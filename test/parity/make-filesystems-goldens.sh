@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates test/goldens/filesystems/ with libguestfs's own virt-filesystems on the
+# deterministic images of images/recipes/part-tables.mjs and sample.mjs. Each case of
+# test/parity/filesystems.cases.json ({name, image under images/out, args}) gives NAME.out
+# (stdout), NAME.rc (exit status) and NAME.err (stderr, for reference). IMAGES.sha256 records
+# the images they were made from. test/parity-filesystems.test.ts runs `guestkit filesystems`
+# with the same arguments and compares stdout and exit status byte for byte.
+#   bash test/parity/make-filesystems-goldens.sh [CASE-NAME...]
+# One appliance launch (~30-60 s under TCG) per case; runs two at a time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+node images/build.mjs part-tables sample
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg TZ=UTC LC_ALL=C.UTF-8
+G=test/goldens/filesystems
+mkdir -p "$G"
+cases=test/parity/filesystems.cases.json
+if [ $# -gt 0 ]; then names=("$@"); else mapfile -t names < <(jq -r '.[].name' "$cases"); fi
+one() {
+  local name=$1 image args
+  image=$(jq -r --arg n "$name" '.[] | select(.name == $n) | .image' "$cases")
+  [ -n "$image" ] || { echo "no case $name" >&2; return 1; }
+  mapfile -t args < <(jq -r --arg n "$name" '.[] | select(.name == $n) | .args[]' "$cases")
+  local rc=0
+  virt-filesystems "${args[@]}" -a "images/out/$image" > "$G/$name.out" 2> "$G/$name.err" || rc=$?
+  echo "$rc" > "$G/$name.rc"
+  echo "$name: exit $rc" >&2
+}
+export -f one
+export G cases
+printf '%s\n' "${names[@]}" | xargs -P 2 -I{} bash -c 'one "$@"' _ {}
+( for i in $(jq -r '.[].image' "$cases" | sort -u); do sha256sum "images/out/$i"; done ) > "$G/IMAGES.sha256"
+virt-filesystems --version > "$G/VERSION"

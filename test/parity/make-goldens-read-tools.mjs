@@ -1,0 +1,90 @@
+// Driver of make-goldens-read-tools.sh: runs virt-cat / virt-ls / virt-df for every case of
+// test/parity/{cat,ls,df}.cases.json and writes test/goldens/<tool>/<case>.{out,rc,err}.
+// Placeholders in arguments: @sample, @sample-qcow2, @guest (image paths relative to the
+// checkout, so virt-df's display names are stable) and @uri (libvirt test driver URI over
+// test/parity/df-libvirt.xml.in, written to a temporary folder).
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+process.chdir(ROOT);
+
+const TOOLS = { cat: 'virt-cat', ls: 'virt-ls', df: 'virt-df' };
+export const IMAGES = {
+  '@sample': 'images/out/sample/sample.raw',
+  '@sample-qcow2': 'images/out/sample/sample.qcow2',
+  '@guest': 'images/out/guest-linux/guest-linux.raw',
+};
+/** Outputs larger than this are stored as a sha256 and size, not verbatim. */
+const MAX_VERBATIM = 64 * 1024;
+
+const tmp = mkdtempSync(join(tmpdir(), 'gk-goldens-'));
+const xml = join(tmp, 'custom.xml');
+writeFileSync(xml, readFileSync('test/parity/df-libvirt.xml.in', 'utf8').replaceAll('@ROOT@', ROOT));
+const URI = `test://${xml}`;
+
+function expand(a) {
+  if (a === '@uri') return URI;
+  return IMAGES[a] ?? a;
+}
+
+function runOne(tool, c) {
+  return new Promise((resolvePromise) => {
+    const args = c.args.map(expand);
+    const before = Math.floor(Date.now() / 1000);
+    const p = spawn(TOOLS[tool], args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    p.stdout.on('data', (d) => out.push(d));
+    p.stderr.on('data', (d) => err.push(d));
+    p.on('close', (code) => {
+      const after = Math.floor(Date.now() / 1000);
+      resolvePromise({ out: Buffer.concat(out), err: Buffer.concat(err).toString(), code, before, after, args });
+    });
+  });
+}
+
+const only = process.argv.slice(2);
+const toolFilter = only.filter((a) => a in TOOLS);
+const caseFilter = only.filter((a) => !(a in TOOLS));
+const jobs = [];
+for (const tool of Object.keys(TOOLS)) {
+  if (toolFilter.length && !toolFilter.includes(tool)) continue;
+  const cases = JSON.parse(readFileSync(`test/parity/${tool}.cases.json`, 'utf8'));
+  for (const c of cases) if (!caseFilter.length || caseFilter.includes(c.name)) jobs.push({ tool, c });
+}
+
+for (const tool of Object.keys(TOOLS)) {
+  const dir = `test/goldens/${tool}`;
+  mkdirSync(dir, { recursive: true });
+  const sums = Object.values(IMAGES).filter(existsSync)
+    .map((f) => `${createHash('sha256').update(readFileSync(f)).digest('hex')}  ${f}`);
+  writeFileSync(join(dir, 'IMAGES.sha256'), sums.join('\n') + '\n');
+}
+
+let next = 0;
+async function worker() {
+  while (next < jobs.length) {
+    const { tool, c } = jobs[next++];
+    const t0 = Date.now();
+    const r = await runOne(tool, c);
+    const base = join('test/goldens', tool, c.name);
+    for (const ext of ['.out', '.out.sha256', '.clock']) rmSync(base + ext, { force: true });
+    if (r.out.length > MAX_VERBATIM) {
+      writeFileSync(`${base}.out.sha256`, `${createHash('sha256').update(r.out).digest('hex')} ${r.out.length}\n`);
+    } else {
+      writeFileSync(`${base}.out`, r.out);
+    }
+    writeFileSync(`${base}.rc`, `${r.code}\n`);
+    writeFileSync(`${base}.err`, r.err.replaceAll(ROOT, '@ROOT@').replaceAll(tmp, '@TMP@'));
+    if (c.clock) writeFileSync(`${base}.clock`, `${r.before} ${r.after}\n`);
+    process.stderr.write(`${tool}/${c.name}: rc=${r.code} ${r.out.length} bytes in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+}
+await Promise.all([worker(), worker()]);
+rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates test/goldens/{cat,ls,df}/ with libguestfs's own virt-cat, virt-ls and virt-df
+# on the deterministic images sample and guest-linux (see images/recipes/). Each case of
+# test/parity/{cat,ls,df}.cases.json gives NAME.out (stdout, or NAME.out.sha256 when large),
+# NAME.rc (exit status) and NAME.err (stderr, kept for reference, not compared).
+# test/tools-parity.test.ts runs guestkit with the same arguments and compares.
+#   bash test/parity/make-goldens-read-tools.sh [cat|ls|df] [CASE-NAME...]
+# Takes a while: one appliance launch (~30 s under TCG) per case; runs two at a time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+node images/build.mjs sample guest-linux
+export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg TZ=UTC LC_ALL=C.UTF-8
+exec node test/parity/make-goldens-read-tools.mjs "$@"
