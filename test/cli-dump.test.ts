@@ -44,10 +44,10 @@ describe('guestkit dump', () => {
   });
 
   it('the whole qcow2 disk: what qemu-img convert -O raw gives', async () => {
-    const qcow2 = join(tables, 'part-gpt.qcow2');
-    const raw = join(scratch, 'gpt.raw');
+    const qcow2 = join(tables, 'part-mbr.qcow2');
+    const raw = join(scratch, 'mbr.raw');
     execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', qcow2, raw]);
-    const out = join(scratch, 'gpt.dump');
+    const out = join(scratch, 'mbr.dump');
     const r = gk([], { shell: `'${process.execPath}' '${GUESTKIT}' dump -a '${qcow2}' > '${out}'` });
     expect([r.rc, r.err]).toEqual([0, '']);
     expect(await shaFile(out)).toBe(await shaFile(raw));

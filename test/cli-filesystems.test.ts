@@ -6,6 +6,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { GUESTKIT, ensureImage } from './helpers/images.js';
 
 function gk(args: string[]) {
@@ -107,5 +108,27 @@ describe('guestkit filesystems --json', () => {
     const r = gk(['filesystems', '--json', '-a', join(tables, 'part-gpt4k.raw'), '-a', ensureImage('part-probes', 'whole-fat.raw')]);
     const rows = JSON.parse(r.out) as { name: string; vfs: string }[];
     expect(rows.map((x) => `${x.name}:${x.vfs}`)).toEqual(['/dev/sdb:vfat', '/dev/sda1:vfat', '/dev/sda2:ext4', '/dev/sda4:ntfs']);
+  });
+});
+
+describe('guestkit filesystems: LVM rows', () => {
+  it('LVs, VGs and PVs agree with what LVM reported inside the appliance (lvm-images lvm.json)', () => {
+    const dir = ensureImage('lvm-images');
+    const oracle = JSON.parse(readFileSync(join(dir, 'lvm.json'), 'utf8'));
+    const r = gk(['filesystems', '--lvs', '--vgs', '--pvs', '--json',
+      '-a', join(dir, 'lvm-a.raw'), '-a', join(dir, 'lvm-b.raw'), '-a', join(dir, 'lvm-c.raw')]);
+    expect(r.rc).toBe(0);
+    const rows = JSON.parse(r.out) as { name: string; type: string; size: number; uuid: string; parents: string[] }[];
+    const lvs = rows.filter((x) => x.type === 'lv');
+    // guestfs lvs: sorted /dev/VG/LV names, pools left out; lv_size and lv_uuid (lvs prints it with dashes).
+    expect(lvs.map((x) => x.name)).toEqual(oracle.lvs);
+    for (const lv of lvs) {
+      const o = oracle.lvsFull.find((f: { lv_name: string }) => `/dev/${lv.parents[0].slice(5)}/${f.lv_name}` === lv.name);
+      expect([lv.name, lv.size, lv.uuid.replace(/-/g, '')]).toEqual([lv.name, o.lv_size, o.lv_uuid]);
+    }
+    const vgs = rows.filter((x) => x.type === 'vg').map((x) => [x.name, x.size, x.uuid]);
+    expect(vgs.sort()).toEqual(oracle.vgsFull.map((v: { vg_name: string; vg_size: number; vg_uuid: string }) => [`/dev/${v.vg_name}`, v.vg_size, v.vg_uuid]).sort());
+    const pvs = rows.filter((x) => x.type === 'pv').map((x) => [x.name, x.size, x.uuid]);
+    expect(pvs.sort()).toEqual(oracle.pvsFull.map((p: { pv_name: string; pv_size: number; pv_uuid: string }) => [p.pv_name, p.pv_size, p.pv_uuid]).sort());
   });
 });

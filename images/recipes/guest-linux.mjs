@@ -1,6 +1,6 @@
 // guest-linux: a raw MBR disk holding a Linux guest for the guest view and the read tools
 // (cat, ls, df, tar-out, copy-out) and their libguestfs goldens:
-//   sda1 ext2 /boot (LABEL=boot)   sda2 swap   sda3 ext4 / (/dev/sda3)   sda4 ext4 /srv (PARTUUID=)
+//   sda1 ext2 /boot (LABEL=boot)   sda2 swap   sda3 ext4 / (/dev/sda3)   sda4 ext4 /srv (UUID=)
 // Trees from fixtures/guest-tree.mjs via mke2fs -d; device nodes, fifos, xattrs, owners and
 // times set with debugfs. Deterministic (fixed UUIDs, disk id, hash seeds and times).
 

@@ -4,9 +4,10 @@
 //     with two metadata areas), VG vg0 across both: striped (2 stripes of 64 KiB), small (on
 //     sda1 only), linear (spanning both PVs), mirror (raid1), oldmirror (mirror, core log),
 //     pool (thin pool) + thin, snap (snapshot of small);
-//   lvm-c.raw: a whole-disk PV (no partition table) with a small metadata area (16 KiB asked,
-//     LVM extends it to the 32 KiB data alignment), VG vg1 with
-//     LV data, whose metadata has gone round its circular buffer (many small VG changes).
+//   lvm-c.raw: a whole-disk PV (no partition table) with a small metadata area (32 KiB asked,
+//     the minimum; LVM extends it to the 64 KiB data alignment), VG vg1 with
+//     LV data, whose metadata has gone round its circular buffer (40 VG changes adding long
+//     tags: the text grows by ~110 bytes a change).
 // ext4 on striped, small, linear, mirror and vg1/data, filled with tar-in from the tree below.
 // PV UUIDs are fixed (pvcreate -u); VG/LV UUIDs and creation times cannot be, so the oracle
 // lvm.json records what LVM reports: pvs-full, vgs-full, lvs-full, lvs, the UUIDs, `lvm lvs -a`
@@ -72,7 +73,7 @@ export default {
     L.push('part-disk /dev/sda gpt', 'part-disk /dev/sdb gpt');
     sh(`lvm pvcreate -y --norestorefile -u ${LVM.pvA} /dev/sda1`);
     sh(`lvm pvcreate -y --norestorefile -u ${LVM.pvB} --pvmetadatacopies 2 /dev/sdb1`);
-    sh(`lvm pvcreate -y --norestorefile -u ${LVM.pvC} --metadatasize 16k --dataalignment 32k /dev/sdc`);
+    sh(`lvm pvcreate -y --norestorefile -u ${LVM.pvC} --metadatasize 32k --dataalignment 64k /dev/sdc`);
     sh('lvm vgcreate vg0 /dev/sda1 /dev/sdb1');
     sh('lvm vgcreate vg1 /dev/sdc');
     sh('lvm lvcreate -y -i 2 -I 64k -L 16M -n striped vg0 /dev/sda1 /dev/sdb1');
@@ -84,7 +85,7 @@ export default {
     sh('lvm lvcreate -y -V 8M --thin -n thin vg0/pool');
     sh('lvm lvcreate -y -s -l 1 -n snap vg0/small');
     sh('lvm lvcreate -y -l 100%FREE -n data vg1');
-    for (let i = 1; i <= LVM.vg1Changes; i++) sh(`lvm vgchange --addtag change${i} vg1`);
+    for (let i = 1; i <= LVM.vg1Changes; i++) sh(`lvm vgchange --addtag change${i}_${'x'.repeat(100)} vg1 >/dev/null`);
     sh('lvm vgchange -ay');
     for (const [i, lv] of LVM.withTree.entries()) {
       sh(`mkfs.ext4 -q -F -U 6c766d00-0000-4000-8000-00000000000${i} -L lv${i} ${lv}`);

@@ -49,14 +49,23 @@ function runOne(tool, c) {
   });
 }
 
-const only = process.argv.slice(2);
+const argv = process.argv.slice(2);
+// --missing: only the cases that have no golden yet (an interrupted run goes on).
+const missingOnly = argv.includes('--missing');
+const only = argv.filter((a) => a !== '--missing');
 const toolFilter = only.filter((a) => a in TOOLS);
 const caseFilter = only.filter((a) => !(a in TOOLS));
+/** Appliances at once: TCG is CPU-bound and the machine is shared. */
+const JOBS = Number(process.env.GOLDEN_JOBS ?? 2);
 const jobs = [];
 for (const tool of Object.keys(TOOLS)) {
   if (toolFilter.length && !toolFilter.includes(tool)) continue;
   const cases = JSON.parse(readFileSync(`test/parity/${tool}.cases.json`, 'utf8'));
-  for (const c of cases) if (!caseFilter.length || caseFilter.includes(c.name)) jobs.push({ tool, c });
+  for (const c of cases) {
+    if (caseFilter.length && !caseFilter.includes(c.name)) continue;
+    if (missingOnly && existsSync(`test/goldens/${tool}/${c.name}.rc`)) continue;
+    jobs.push({ tool, c });
+  }
 }
 
 for (const tool of Object.keys(TOOLS)) {
@@ -86,5 +95,5 @@ async function worker() {
     process.stderr.write(`${tool}/${c.name}: rc=${r.code} ${r.out.length} bytes in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   }
 }
-await Promise.all([worker(), worker()]);
+await Promise.all(Array.from({ length: JOBS }, () => worker()));
 rmSync(tmp, { recursive: true, force: true });

@@ -75,9 +75,13 @@ export class DeviceEntry implements GuestDevice {
     return this.dev.size;
   }
 
-  /** What the device holds, as `blkid -p` says (null: nothing recognised). */
+  /**
+   * What the device holds, as `blkid -p` says (null: nothing recognised, or an LV that
+   * cannot be read, such as a snapshot, which libguestfs would also list as "unknown" when
+   * blkid fails on it).
+   */
   probe(): ProbeResult | null {
-    if (!this.probed) this.probed = { r: probe(this.dev) };
+    if (!this.probed) this.probed = { r: this.logicalVolume?.error ? null : probe(this.dev) };
     return this.probed.r;
   }
 
@@ -173,8 +177,7 @@ export class DiskSet implements GuestDisks {
     const disks: DeviceEntry[] = [];
     try {
       specs.forEach((s, i) => {
-        const format = s.format ?? opts.format;
-        let dev = openImage(s.path, format === undefined ? { ...opts, format: undefined } : { ...opts, format });
+        let dev = openImage(s.path, { ...opts, format: s.format ?? opts.format });
         if (s.blocksize !== undefined && s.blocksize !== dev.sectorSize) dev = withSectorSize(dev, s.blocksize);
         disks.push(new DeviceEntry({ name: `/dev/sd${driveLetters(i)}`, kind: 'disk', dev }));
       });

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'NOT_DIR'
   | 'IS_DIR'
+  /** The operation does not apply to this object (readlink of a non-link: EINVAL). */
+  | 'INVALID'
   /** Host I/O failure (open/read of the image file). */
   | 'IO'
   /** Bad command line. */

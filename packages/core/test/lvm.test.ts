@@ -6,13 +6,14 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, copyFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
+import { readFileSync, copyFileSync, mkdtempSync, rmSync, openSync, writeSync, closeSync, readdirSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { RawFile, SliceDevice, GuestkitError, LIMITS, setWarningSink, type BlockDevice } from '@guestkit/core';
 import { scanLvm, compactLvmId, calcCrc, parseConfig, type PhysicalVolumeCandidate, type LvmScan } from '../src/volume/lvm/index.js';
 import { readPvLabel, LVM_INITIAL_CRC } from '../src/volume/lvm/label.js';
-import { readMdaHeader, MDA_HEADER_SIZE } from '../src/volume/lvm/metadata-area.js';
+import { readMdaHeader, readMetadataText, MDA_HEADER_SIZE } from '../src/volume/lvm/metadata-area.js';
+import { interpretVg } from '../src/volume/lvm/vg-metadata.js';
 import { openFilesystem, READABLE_FS_TYPES } from '../src/fs/index.js';
 import { ensureImage } from '../../../test/helpers/images.js';
 
@@ -46,11 +47,11 @@ function part1(path: string, name: string, shrinkBy = 0): PhysicalVolumeCandidat
   return { name, dev: new SliceDevice(disk, p.start * 512, p.size * 512 - shrinkBy, name) };
 }
 
-function candidates(which = 'abc', paths = { a: 'lvm-a.raw', b: 'lvm-b.raw', c: 'lvm-c.raw' }): PhysicalVolumeCandidate[] {
+function candidates(which = 'abc'): PhysicalVolumeCandidate[] {
   const out: PhysicalVolumeCandidate[] = [];
-  if (which.includes('a')) out.push(part1(join(dir, paths.a), '/dev/sda1'));
-  if (which.includes('b')) out.push(part1(join(dir, paths.b), '/dev/sdb1'));
-  if (which.includes('c')) out.push({ name: '/dev/sdc', dev: raw(join(dir, paths.c)) });
+  if (which.includes('a')) out.push(part1(join(dir, 'lvm-a.raw'), '/dev/sda1'));
+  if (which.includes('b')) out.push(part1(join(dir, 'lvm-b.raw'), '/dev/sdb1'));
+  if (which.includes('c')) out.push({ name: '/dev/sdc', dev: raw(join(dir, 'lvm-c.raw')) });
   return out;
 }
 
@@ -181,7 +182,7 @@ describe('PV labels and VGs across three images (two partitioned, one whole-disk
   it('segment types as `lvm lvs -a` shows them: striped (2 stripes), linear over both PVs, raid1, mirror', () => {
     const seg = (lv: string) => oracle.lvmLvs.find((l) => l.lv === lv)!;
     expect(seg('striped').devices).toMatch(/^\/dev\/sda1\(\d+\),\/dev\/sdb1\(\d+\)$/);
-    expect(seg('linear').devices).toMatch(/\/dev\/sda1.*\/dev\/sdb1/);
+    expect(oracle.lvmLvs.filter((l) => l.lv === 'linear').map((l) => l.devices.replace(/\(\d+\)/, '')).sort()).toEqual(['/dev/sda1', '/dev/sdb1']);
     expect(lvOf(scan, '/dev/vg0/striped').segmentTypes).toEqual(['striped']);
     expect(lvOf(scan, '/dev/vg0/linear').segmentTypes).toEqual(oracle.lvmLvs.filter((l) => l.lv === 'linear').map((l) => l.segtype));
     expect(lvOf(scan, '/dev/vg0/linear').segmentTypes).toEqual(['linear', 'linear']);
@@ -201,16 +202,45 @@ describe('PV labels and VGs across three images (two partitioned, one whole-disk
     expect(lvOf(scan, '/dev/vg0/thin').error?.code).toBe('UNSUPPORTED');
   });
 
-  it('vg1\'s metadata went round its 16 KiB circular buffer, and is read across the wrap', () => {
+  it('vg1\'s metadata went round its small circular buffer; a copy that wraps is read across the end', () => {
     const sdc = raw(join(dir, 'lvm-c.raw'));
     const label = readPvLabel(sdc, '/dev/sdc')!;
     const mda = readMdaHeader(sdc, label.metadataAreas[0], 'mda');
-    const rl = mda.rawLocns[0];
-    expect(mda.size).toBeLessThanOrEqual(64 * 1024);
-    expect(rl.offset + rl.size).toBeGreaterThan(mda.size);
+    expect(mda.size).toBeLessThan(64 * 1024);
     const vg1 = scan.vgs.find((v) => v.name === 'vg1')!;
     expect(vg1.seqno).toBe(oracle.vgsFull.find((v) => v.vg_name === 'vg1')!.vg_seqno);
     expect(vg1.seqno).toBeGreaterThan(40);
+    // Find the newest copy LVM wrote across the end of the buffer: a "vg1 {" text that starts
+    // near the end and whose trailer ("creation_time = N # date") comes after the wrap.
+    const area = Buffer.alloc(mda.size);
+    sdc.pread(area, mda.start);
+    let best: { text: string; seqno: number; tags: number; changeNo: number } | undefined;
+    for (let off = area.indexOf('vg1 {', MDA_HEADER_SIZE); off >= 0; off = area.indexOf('vg1 {', off + 1)) {
+      const joined = Buffer.concat([area.subarray(off), area.subarray(MDA_HEADER_SIZE, off)]);
+      const trailer = /contents = "Text Format Volume Group"[^\0]*?creation_time = \d+\t#[^\n]*\n\n/.exec(joined.toString('latin1'));
+      if (!trailer) continue;
+      const size = trailer.index + trailer[0].length;
+      if (off + size <= mda.size) continue; // does not wrap
+      // Read it through the reader with a raw_locn that says so (checksum of the joined bytes).
+      const rl = { offset: off, size, checksum: calcCrc(LVM_INITIAL_CRC, joined.subarray(0, size)), flags: 0 };
+      const text = readMetadataText(sdc, { ...mda, rawLocns: [rl] }, 'mda')!;
+      let vg;
+      try {
+        vg = interpretVg(parseConfig(text, 'wrapped copy'), 'wrapped copy');
+      } catch {
+        continue; // an older copy partly overwritten since
+      }
+      const change = /description = "Write from vgchange --addtag change(\d+)_/.exec(text);
+      if (!change || (best && best.seqno > vg.seqno)) continue;
+      best = { text, seqno: vg.seqno, tags: vg.tags.length, changeNo: Number(change[1]) };
+    }
+    expect(best, 'a copy wrapped around the end of the buffer').toBeDefined();
+    // The halves belong together: the VG section (tags, near the start) matches the
+    // description (near the end) of the same change.
+    expect(best!.tags).toBe(best!.changeNo);
+    expect(best!.seqno).toBeLessThanOrEqual(vg1.seqno);
+    // And the committed copy, wrapped or not, reads as vgs-full says.
+    expect(interpretVg(parseConfig(readMetadataText(sdc, mda, 'mda')!, 'current'), 'current').seqno).toBe(vg1.seqno);
   });
 
   it('sdb1 has two metadata areas (start and end of the PV), as pvs says', () => {
@@ -219,15 +249,36 @@ describe('PV labels and VGs across three images (two partitioned, one whole-disk
     expect(oracle.lvmPvs.find((p) => p.name === '/dev/sdb1')!.mdaCount).toBe(2);
   });
 
-  it.skipIf(!READABLE_FS_TYPES.includes('ext4'))('the ext4 in each LV holds the fixture tree (needs the ext reader)', () => {
+  it.skipIf(!READABLE_FS_TYPES.includes('ext4'))('the ext4 in each LV holds the fixture tree tar-in put there (names, contents, link targets, mtimes)', () => {
     const tree = join(dir, 'tree');
-    for (const name of ['/dev/vg0/striped', '/dev/vg0/linear', '/dev/vg1/data']) {
+    const host = (rel = ''): string[] =>
+      readdirSync(join(tree, rel)).flatMap((n) => {
+        const p = rel ? `${rel}/${n}` : n;
+        return lstatSync(join(tree, p)).isDirectory() ? [p, ...host(p)] : [p];
+      });
+    const want = host().sort();
+    for (const name of ['/dev/vg0/striped', '/dev/vg0/small', '/dev/vg0/linear', '/dev/vg0/mirror', '/dev/vg1/data']) {
       const fs = openFilesystem(lvOf(scan, name).dev, 'ext4');
-      let ino = fs.rootIno;
-      for (const p of ['data', 'random-1m.bin']) ino = fs.lookup(ino, p)!;
-      const buf = new Uint8Array(fs.stat(ino).size);
-      fs.read(ino, buf, 0);
-      expect(Buffer.from(buf).equals(readFileSync(join(tree, 'data/random-1m.bin'))), name).toBe(true);
+      const seen: string[] = [];
+      const walk = (ino: number, rel: string) => {
+        for (const e of fs.readdir(ino)) {
+          if (!rel && e.name === 'lost+found') continue;
+          const p = rel ? `${rel}/${e.name}` : e.name;
+          seen.push(p);
+          const st = fs.stat(e.ino);
+          const h = lstatSync(join(tree, p));
+          expect(st.mtime.sec, `${name}:${p}`).toBe(Math.floor(h.mtimeMs / 1000));
+          if (e.type === 'dir') walk(e.ino, p);
+          else if (e.type === 'symlink') expect(fs.readlink(e.ino), `${name}:${p}`).toBe(readlinkSync(join(tree, p)));
+          else {
+            const buf = new Uint8Array(st.size);
+            expect(fs.read(e.ino, buf, 0)).toBe(st.size);
+            expect(Buffer.from(buf).equals(readFileSync(join(tree, p))), `${name}:${p}`).toBe(true);
+          }
+        }
+      };
+      walk(fs.rootIno, '');
+      expect(seen.sort(), name).toEqual(want);
     }
   });
 });
@@ -291,7 +342,7 @@ describe('the latest seqno wins', () => {
     expect(olderSeqno).toBeLessThan(newest);
     setRawLocn(a, start, { ...prev!, checksum: calcCrc(LVM_INITIAL_CRC, text) });
 
-    const only = scanLvm(candidates('a', { a: a.split('/').pop()!, b: '', c: '' }).map((c) => ({ ...c, dev: new SliceDevice(raw(a), start, c.dev.size, c.name) })));
+    const only = scanLvm([{ name: '/dev/sda1', dev: new SliceDevice(raw(a), start, dev.size, '/dev/sda1') }]);
     expect(only.vgs[0].seqno).toBe(olderSeqno);
     const scan = scanLvm([{ name: '/dev/sda1', dev: new SliceDevice(raw(a), start, dev.size, '/dev/sda1') }, ...candidates('bc')]);
     const vg0 = scan.vgs.find((v) => v.name === 'vg0')!;
@@ -340,7 +391,7 @@ describe('bad input: clear errors naming the PV and structure', () => {
     c.dev.pread(text, mda.start + rl.offset);
     const cut = Math.floor(rl.size / 2);
     setRawLocn(a, start, { offset: rl.offset, size: cut, checksum: calcCrc(LVM_INITIAL_CRC, text.subarray(0, cut)) });
-    expectError(() => scanLvm([sda1Of(a)], { strict: true }), 'CORRUPT', /LVM metadata area 1 of PV \/dev\/sda1: metadata text: line \d+: section "vg0\/.*" is not closed/);
+    expectError(() => scanLvm([sda1Of(a)], { strict: true }), 'CORRUPT', /LVM metadata area 1 of PV \/dev\/sda1: metadata text: line \d+: .*\(truncated\?\)/);
     setRawLocn(a, start, { offset: rl.offset, size: rl.size, checksum: rl.checksum ^ 1 });
     expectError(() => scanLvm([sda1Of(a)], { strict: true }), 'CORRUPT', /metadata area 1 of PV \/dev\/sda1: raw_locn\[0\] checksum .* does not match/);
     setRawLocn(a, start, { offset: rl.offset, size: LIMITS.maxMetadata + 1, checksum: 0 });
@@ -353,7 +404,7 @@ describe('bad input: clear errors naming the PV and structure', () => {
 
   it('an LV segment past the end of its PV: that LV fails with CORRUPT, the others work', () => {
     // sdb1 seen 20 MiB shorter than it is: linear's extents on it end past the device.
-    const scan = scanLvm([...candidates('a'), part1(join(dir, 'lvm-b.raw'), '/dev/sdb1', 40 << 20), ...candidates('c')]);
+    const scan = scanLvm([...candidates('a'), part1(join(dir, 'lvm-b.raw'), '/dev/sdb1', 50 << 20), ...candidates('c')]);
     expectError(() => lvOf(scan, '/dev/vg0/linear').dev.pread(new Uint8Array(512), 0), 'CORRUPT', /\/dev\/vg0\/linear segment2: stripe 0 .* past the end of the PV \/dev\/sdb1/);
     expect(sha256(lvOf(scan, '/dev/vg0/small').dev)).toBe(oracle.checksums['/dev/vg0/small']);
   });

@@ -102,6 +102,46 @@ describe('probe() agrees with blkid -p on each partition', () => {
   });
 });
 
+describe('fsSize: the size Linux statfs reports once mounted', () => {
+  it('FAT12/16/32: bsize × blocks of statvfs recorded by libguestfs (recipes fat-images, fat-linux)', () => {
+    const oracle = JSON.parse(readFileSync(ensureImage('fat-linux', 'oracle.json'), 'utf8'));
+    const images: Record<string, string> = {
+      fat12: ensureImage('fat-images', 'fat12.img'),
+      fat16: ensureImage('fat-images', 'fat16.img'),
+      fat32: ensureImage('fat-images', 'fat32.img'),
+      linux: ensureImage('fat-linux', 'linux.img'),
+    };
+    for (const [name, path] of Object.entries(images)) {
+      const dev = openImage(path, { format: 'raw' });
+      opened.push(dev);
+      const st = oracle[name].statvfs;
+      expect([name, probe(dev)?.fsSize]).toEqual([name, st.bsize * st.blocks]);
+    }
+  });
+
+  it('ext2/3/4: blocks minus the overhead mke2fs recorded (dumpe2fs "Overhead clusters"), which Linux recomputes alike', () => {
+    const disks = [ensureImage('part-tables', 'part-mbr.raw'), ensureImage('part-tables', 'part-gpt.raw'), ensureImage('part-tables', 'part-gpt4k.raw'),
+      ensureImage('part-probes', 'part-probes.raw'), ensureImage('sample', 'sample.raw')];
+    let checked = 0;
+    for (const image of disks) {
+      const dev = openImage(image);
+      opened.push(dev);
+      for (const p of readPartitionTable(dev)!.partitions) {
+        const r = probe(new SliceDevice(dev, p.start, p.size, `partition ${p.index}`));
+        if (!r || !/^ext[234]$/.test(r.type)) continue;
+        const copy = join(scratch, 'ext.img');
+        execFileSync('dd', [`if=${image}`, `of=${copy}`, 'bs=1M', `skip=${p.start}`, `count=${p.size}`, 'iflag=skip_bytes,count_bytes', 'conv=sparse', 'status=none']);
+        const h = execFileSync('dumpe2fs', ['-h', copy], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        rmSync(copy);
+        const field = (n: string) => Number(new RegExp(`^${n}:\\s+(\\d+)`, 'm').exec(h)![1]);
+        expect(r.fsSize).toBe((field('Block count') - field('Overhead clusters')) * field('Block size'));
+        checked++;
+      }
+    }
+    expect(checked).toBe(7);
+  });
+});
+
 describe('probe() on bad input', () => {
   /** An in-memory device. */
   function mem(bytes: Uint8Array, what = 'memory'): BlockDevice {

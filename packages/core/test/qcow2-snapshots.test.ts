@@ -2,9 +2,9 @@
 // `qemu-img convert -l snapshot.name=NAME` reads them.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { join } from 'node:path';
-import { GuestkitError, listSnapshots, openImage } from '@guestkit/core';
+import { GuestkitError, formatSnapshotList, listSnapshots, openImage, qemuSizeToStr } from '@guestkit/core';
 import { ensureImage } from '../../../test/helpers/images';
-import { hashDevice, hashFile, qemuImg, randomReads } from './qcow2-helpers';
+import { be32, be64, copyImage, hashDevice, hashFile, patch, qemuImg, randomReads, rawHeader, readAt, tmpDir } from './qcow2-helpers';
 
 interface QemuSnapshot {
   id: string;
@@ -98,5 +98,50 @@ describe('qcow2 snapshots: images without any', () => {
     expect(() => openImage(ensureImage('qcow2-basic', 'plain.img'), { snapshot: '1' })).toThrow(
       expect.objectContaining({ code: 'USAGE' }),
     );
+  });
+});
+
+describe('qcow2 snapshot list text, as qemu-img snapshot -l prints it', () => {
+  it('matches qemu-img snapshot -l on both images', () => {
+    for (const name of ['snap-v3', 'snap-v2']) {
+      const image = join(ensureImage('qcow2-snapshots'), `${name}.qcow2`);
+      expect(formatSnapshotList(listSnapshots(image))).toBe(qemuImg(['snapshot', '-l', image]));
+    }
+  });
+
+  it('matches qemu-img with a VM state, a VM clock past an hour and an icount (patched table)', () => {
+    const t = tmpDir('snaplist');
+    const p = copyImage(join(ensureImage('qcow2-snapshots'), 'snap-v3.qcow2'), t, 'x.qcow2');
+    const h = rawHeader(p);
+    const e0 = h.snapshots_offset;
+    // Entry 0: vm_clock_nsec = 1 h 2 min 3.456 s; VM state 1536 bytes (32-bit field and extra data).
+    patch(p, e0 + 24, be64(3723456789012n));
+    patch(p, e0 + 32, be32(1536));
+    patch(p, e0 + 40, be64(1536n));
+    patch(p, e0 + 56, be64(987654321n));
+    // The second entry starts after the first's variable part.
+    const fixed = readAt(p, e0, 40);
+    const e1 = e0 + Math.ceil((40 + fixed.readUInt32BE(36) + fixed.readUInt16BE(12) + fixed.readUInt16BE(14)) / 8) * 8;
+    patch(p, e1 + 40, be64(5n * 1024n * 1024n * 1024n + 123456789n));
+    patch(p, e1 + 56, be64(0xffffffffffffffffn)); // icount not recorded
+    const ours = formatSnapshotList(listSnapshots(p));
+    expect(ours).toBe(qemuImg(['snapshot', '-l', p]));
+    expect(ours).toContain('01:02:03.456');
+    expect(ours).toContain('1.5 KiB');
+  });
+
+  it('VM state sizes print as qemu-img prints them (patched table, qemu-img as the oracle)', () => {
+    const t = tmpDir('snapsizes');
+    const p = copyImage(join(ensureImage('qcow2-snapshots'), 'snap-v3.qcow2'), t, 'x.qcow2');
+    const e0 = rawHeader(p).snapshots_offset;
+    const fixed = readAt(p, e0, 40);
+    const e1 = e0 + Math.ceil((40 + fixed.readUInt32BE(36) + fixed.readUInt16BE(12) + fixed.readUInt16BE(14)) / 8) * 8;
+    const sizes = [512, 1000, 1023, 1024, 999_999, 1_048_552, 10_000_000, 2 ** 40 + 7, 3 * 2 ** 50, 123];
+    for (let i = 0; i + 1 < sizes.length; i += 2) {
+      patch(p, e0 + 40, be64(BigInt(sizes[i])));
+      patch(p, e1 + 40, be64(BigInt(sizes[i + 1])));
+      expect(formatSnapshotList(listSnapshots(p))).toBe(qemuImg(['snapshot', '-l', p]));
+    }
+    expect(qemuSizeToStr(1536)).toBe('1.5 KiB');
   });
 });

@@ -16,3 +16,4 @@ export * from './hive.js';
 export * from './reg-text.js';
 export * from './guest-hives.js';
 export * from './writer.js';
+export * from './view-files.js';

@@ -348,9 +348,7 @@ export class HiveWriter implements CellSource {
     list.splice(-i - 1, 0, { name, off });
     ps.childrenDirty = true;
     ps.touched = true;
-    const s = this.state(off);
-    s.children = [];
-    s.values = [];
+    this.states.set(off, { off, children: [], oldLists: [], values: [], childrenDirty: false, valuesDirty: false, touched: false, deleted: false });
     this.summary.keysAdded++;
     return off;
   }
@@ -379,6 +377,8 @@ export class HiveWriter implements CellSource {
       if (nk.securityOffset !== NO_CELL) this.releaseSecurity(nk.securityOffset);
       this.freeCell(k);
       s.deleted = true;
+      // The cell may be reused by a key created later: forget this one.
+      this.states.delete(k);
       this.summary.keysDeleted++;
     }
     list.splice(idx, 1);

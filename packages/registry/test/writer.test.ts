@@ -72,7 +72,7 @@ describe('our merge = hivexregedit --merge, as read back by hivex and reglookup'
     expect(h.cells.signature(h.get('\\Unicode')!.nk.subkeysListOffset)).toBe('lh');
     // hivex stores big values in one cell; we write big data records as Windows does, and both read back the same.
     expect(h.cells.signature(h.get('\\Big')!.value('large')!.vk.dataOffset)).toBe('db');
-    expect(openHiveFile(theirs, quiet).cells.signature(openHiveFile(theirs, quiet).get('\\Big')!.value('large')!.vk.dataOffset)).toBe(null);
+    expect(openHiveFile(theirs, quiet).cells.signature(openHiveFile(theirs, quiet).get('\\Big')!.value('large')!.vk.dataOffset)).not.toBe('db');
   });
 
   test("libguestfs's phony SOFTWARE and SYSTEM .reg files with --prefix", () => {

@@ -11,6 +11,7 @@ import { command as ls } from '@guestkit/tool-ls/command';
 import { command as df } from '@guestkit/tool-df/command';
 import { command as tarOut } from '@guestkit/tool-tar-out/command';
 import { command as copyOut } from '@guestkit/tool-copy-out/command';
+import { command as winReg } from '@guestkit/tool-win-reg/command';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [cat, dump, filesystems, ls, df, tarOut, copyOut];
+export const commands: CommandModule<any, any>[] = [cat, dump, filesystems, ls, df, tarOut, copyOut, winReg];

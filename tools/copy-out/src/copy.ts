@@ -211,6 +211,11 @@ export class Copier {
         if (e.type === 'dir') failedDirs.add(e.path);
         continue;
       }
+      if (e.duplicate) {
+        warn(`${e.dir}: second entry named ${JSON.stringify(e.name)} not copied (corrupt or hostile directory)`);
+        this.stats.skipped++;
+        continue;
+      }
       // Every component of e.path below `remote` is a checked name, so this join cannot climb.
       const local = join(target, ...e.path.slice(prefixLen).split('/'));
       const fs = e.mount.fs;

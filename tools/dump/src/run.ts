@@ -1,4 +1,4 @@
-// guestkit dump: stream a device's bytes to stdout in large chunks. Two buffers alternate, so
+// guestkit dump: stream a device's bytes to stdout in 128 KiB chunks. Two buffers alternate, so
 // the next chunk is read while the previous one is being written, and no more than two are
 // ever in flight (back-pressure). Ranges that the allocation map says read as zeros (holes,
 // zero clusters, unallocated qcow2 clusters) are written from a zero buffer without reading.
@@ -9,8 +9,9 @@ import { DiskSet, GuestkitError, type BlockDevice, type MapEntry } from '@guestk
 import { runTool, driveArgs, resolveDrives, openOptionsFrom } from '@guestkit/clikit';
 import type { DumpArgs } from './command.js';
 
-/** Bytes per read and write. */
-const CHUNK = 4 * 1024 * 1024;
+/** Bytes per read and write: 128 KiB keeps the copy from the page cache in the CPU cache (measured:
+ * less system time than 1-16 MiB chunks on raw images, about the same total on qcow2). */
+const CHUNK = 128 * 1024;
 
 export async function run(argv: DumpArgs, rawArgs: readonly string[] = hideBin(process.argv)): Promise<void> {
   await runTool(argv, async () => {

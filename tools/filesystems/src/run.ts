@@ -13,7 +13,7 @@
 //                characters without dashes.
 
 import { hideBin } from 'yargs/helpers';
-import { DiskSet, GuestkitError, type DiskSpec, type DeviceEntry } from '@guestkit/core';
+import { DiskSet, GuestkitError, type DiskSpec, type DeviceEntry, type PhysicalVolume, type VolumeGroup } from '@guestkit/core';
 import { runTool, writeOut, humanSize, driveArgs, resolveDrives, openOptionsFrom } from '@guestkit/clikit';
 import type { FilesystemsArgs } from './command.js';
 import { formatCsv, formatText, type Row } from './table.js';
@@ -177,31 +177,30 @@ function collect(disks: DiskSet, output: number): Item[] {
     }
   }
   if (output & OUT_VGS && lvm) {
-    for (const vg of lvm.vgs) {
+    for (const vg of [...lvm.vgs].sort((a, b) => cmp(a.name, b.name))) {
       items.push({
         name: `/dev/${vg.name}`,
         type: 'vg',
         vfs: null,
         label: null,
         mbr: null,
-        size: numberField(vg, 'size'),
+        size: vg.extentCount * vg.extentSize,
         parents: vg.pvs.map((pv) => disks.resolveDeviceName(pv) ?? pv),
         uuid: undashed(vg.uuid),
       });
     }
   }
   if (output & OUT_PVS && lvm) {
-    const pvSizes = (lvm as { pvSizes?: Map<string, number> }).pvSizes;
-    for (const [name, uuid] of lvm.pvs) {
+    for (const pv of [...lvm.physicalVolumes].sort((a, b) => cmp(a.name, b.name))) {
       items.push({
-        name: disks.resolveDeviceName(name) ?? name,
+        name: disks.resolveDeviceName(pv.name) ?? pv.name,
         type: 'pv',
         vfs: null,
         label: null,
         mbr: null,
-        size: pvSizes?.get(name) ?? null,
+        size: pvSize(pv, lvm.vgs.find((v) => v.name === pv.vg)),
         parents: [],
-        uuid: undashed(uuid),
+        uuid: undashed(pv.uuid),
       });
     }
   }
@@ -230,10 +229,20 @@ function partitionItem(p: DeviceEntry): Item {
   };
 }
 
-/** VG sizes come from the LVM reader when it reports them (VolumeGroup.size). */
-function numberField(o: object, key: string): number | null {
-  const v = (o as Record<string, unknown>)[key];
-  return typeof v === 'number' ? v : null;
+/**
+ * pvs -o pv_size (LVM pv_size_field()): pe_count × extent size for a PV in a VG, else the
+ * device size its label records. pe_count is what pvcreate/vgextend computed: the extents
+ * that fit between pe_start (the first data area) and the end of the device.
+ */
+function pvSize(pv: PhysicalVolume, vg: VolumeGroup | undefined): number {
+  const dev = pv.label.deviceSize || pv.dev.size;
+  if (!vg || !vg.extentSize) return dev;
+  const peStart = pv.label.dataAreas[0]?.offset ?? 0;
+  return Math.floor(Math.max(0, dev - peStart) / vg.extentSize) * vg.extentSize;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function undashed(uuid: string | undefined): string {

@@ -7,12 +7,16 @@
 // (sparse files are read hole by hole as zeros, never whole). Names a hostile filesystem
 // could use to escape ('/', NUL, ".", "..") are refused with a warning.
 
-import type { Headers, Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
+
+/** tar-stream's header argument (its typings leave out the 'pax-header' type it supports). */
+type Headers = Omit<Parameters<Pack['entry']>[0], 'type'> & { type?: string };
+type Entry = Parameters<Pack['entry']>[0];
 import {
-  GuestkitError, fileTypeOfMode, major, minor, fileReadStream, warn, READ_CHUNK,
+  GuestkitError, fileTypeOfMode, major, minor, fileReadStream, warn,
   type GuestView, type Filesystem, type Stat, type Mount,
 } from '@guestkit/core';
-import { paxHeader, isPlainAscii } from './pax.js';
+import { paxHeader, paxEntryBlocks, isPlainAscii } from './pax.js';
 
 export interface TarOptions {
   numericOwner?: boolean;
@@ -115,12 +119,14 @@ export async function writeGuestTar(view: GuestView, dir: string, pack: Pack, op
       }
     }
     if (records.length) {
-      const px = paxHeader(records);
-      await entry({ name: './@PaxHeader', type: 'pax-header', size: px.length, mode: 0o644, mtime: new Date(mtime * 1000) }, px);
+      // tar-stream's own pax encoder takes strings only; xattr values are bytes. Between
+      // entries (the previous one is finished) the pack's queue is ours: the 'x' entry goes
+      // straight in, before the header of the entry it describes.
+      pack.push(paxEntryBlocks(paxHeader(records), mtime));
     }
     const isFile = extra.type === 'file';
     const h: Headers = {
-      name: headerName, type: extra.type as Headers['type'], mode: st.mode & 0o7777,
+      name: headerName, type: extra.type, mode: st.mode & 0o7777,
       uid, gid, uname: owner(st.uid), gname: owner(st.gid), mtime: new Date(mtime * 1000),
       size: isFile ? st.size : 0,
     };
@@ -138,38 +144,33 @@ export async function writeGuestTar(view: GuestView, dir: string, pack: Pack, op
     stats.entries++;
   };
 
-  const entry = (h: Headers, buf?: Buffer) =>
+  const entry = (h: Headers) =>
     new Promise<void>((resolve, reject) => {
-      if (buf) pack.entry(h, buf, (err) => (err ? reject(err) : resolve()));
-      else pack.entry(h, (err) => (err ? reject(err) : resolve()));
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      // A 'file' entry ends when its body does: give an empty file its (empty) body.
+      const sink = h.type === 'file' ? pack.entry(h as Entry, Buffer.alloc(0), cb) : pack.entry(h as Entry, cb);
+      sink.on('error', () => { /* reported through the callback */ });
     });
 
   const streamEntry = async (h: Headers, fs: Filesystem, ino: number, size: number, name: string) => {
-    const sink = pack.entry(h);
+    const sink = pack.entry(h as Entry);
     const finished = new Promise<void>((resolve, reject) => {
-      sink.on('error', reject);
+      sink.on('error', (e: unknown) => { failure ??= e; reject(e); });
       sink.on('finish', resolve);
     });
-    let written = 0;
+    finished.catch(() => { /* surfaced through `failure` */ });
     try {
       for await (const chunk of fileReadStream(fs, ino, size)) {
-        written += (chunk as Buffer).length;
         if (!sink.write(chunk)) await drained(sink);
         if (failure) throw failure;
       }
     } catch (e) {
-      // The header promised `size` bytes: pad with zeros as GNU tar does when a file shrinks,
-      // then fail (the archive is removed by the caller).
-      const zero = Buffer.alloc(Math.min(READ_CHUNK, size - written));
-      while (written < size) {
-        const n = Math.min(zero.length, size - written);
-        if (!sink.write(zero.subarray(0, n))) await drained(sink);
-        written += n;
-      }
-      sink.end();
+      // The header promised `size` bytes that cannot be read: the archive is unusable and the
+      // caller removes it.
+      sink.destroy(e as Error);
       throw new GuestkitError(e instanceof GuestkitError ? e.code : 'IO', `${name}: ${(e as Error).message}`, { cause: e });
     }
-    sink.end();
+    sink.end(undefined);
     await finished;
   };
 
@@ -187,6 +188,11 @@ export async function writeGuestTar(view: GuestView, dir: string, pack: Pack, op
     const name = rel(e.path);
     if (e.badName) {
       warn(`${e.dir}: refusing entry named ${JSON.stringify(e.name)} (not a usable file name)`);
+      stats.skipped++;
+      continue;
+    }
+    if (e.duplicate) {
+      warn(`${e.dir}: second entry named ${JSON.stringify(e.name)} left out (corrupt or hostile directory)`);
       stats.skipped++;
       continue;
     }

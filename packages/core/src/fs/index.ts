@@ -7,6 +7,7 @@ import { GuestkitError } from '../errors.js';
 import { openFat } from './fat/index.js';
 import { openExt } from './ext/index.js';
 import { openNtfs } from './ntfs/index.js';
+import { openXfs } from './xfs/index.js';
 
 export interface FsOpenOptions {
   /** ext3/4: replay the journal into an in-memory overlay when recovery is needed (default true). */
@@ -16,13 +17,14 @@ export interface FsOpenOptions {
 }
 
 /** Filesystem types guestkit can read. */
-export const READABLE_FS_TYPES: readonly string[] = ['vfat', 'msdos', 'fat', 'ext2', 'ext3', 'ext4', 'ntfs'];
+export const READABLE_FS_TYPES: readonly string[] = ['vfat', 'msdos', 'fat', 'ext2', 'ext3', 'ext4', 'ntfs', 'xfs'];
 
 export function openFilesystem(dev: BlockDevice, type: string, opts: FsOpenOptions = {}): Filesystem {
   switch (type) {
     case 'vfat': case 'msdos': case 'fat': return openFat(dev, opts);
     case 'ext2': case 'ext3': case 'ext4': return openExt(dev, opts);
     case 'ntfs': return openNtfs(dev, opts);
+    case 'xfs': return openXfs(dev, opts);
     default:
       throw new GuestkitError('UNSUPPORTED', `${dev.description}: cannot read a ${type} filesystem (not supported yet)`);
   }

@@ -93,6 +93,11 @@ export interface Filesystem {
   statfs(): StatFs;
   listxattr(ino: number): string[];
   getxattr(ino: number, name: string): Uint8Array | null;
+  /**
+   * Filesystem-specific facts about one inode for `ls --extra-stats` and inspection
+   * (NTFS attributes and reparse tag, ext flags...). Optional.
+   */
+  extraInfo?(ino: number): Record<string, unknown>;
   /** Warnings gathered while opening (journal replayed, checksum mismatch...). */
   readonly warnings?: readonly string[];
 }

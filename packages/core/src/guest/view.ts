@@ -68,6 +68,8 @@ export interface WalkEntry {
   type: FileType;
   /** True when the name is unusable as a file name: empty, ".", "..", or holding '/' or NUL. */
   badName: boolean;
+  /** True when an earlier entry of the same directory has the same name (a corrupt or hostile directory). */
+  duplicate: boolean;
 }
 
 export interface WalkOptions {
@@ -234,6 +236,8 @@ export class GuestView {
         for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
         continue;
       }
+      // Anything after a non-directory (even a trailing "/", ".", "..") needs it to be one.
+      if (!last && type !== 'dir') throw new GuestkitError('NOT_DIR', `${path}: Not a directory`);
       stack.push({ mount: child.mount, ino: child.ino, name: comp });
     }
     const top = stack[stack.length - 1];
@@ -371,7 +375,8 @@ export class GuestView {
     const r = this.resolve(path, { follow: true });
     this.requireDir(r, path);
     const sort = opts.sort ?? true;
-    const onError = opts.onError ?? ((_d: string, e: GuestkitError) => { throw e; });
+    // onError gets the path and an error whose message does not repeat it.
+    const onError = opts.onError ?? ((d: string, e: GuestkitError) => { throw new GuestkitError(e.code, `${d}: ${e.message}`, { cause: e }); });
     // Paths of entries are built from `path` as given (libguestfs's full_path: "/etc/" gives
     // "/etc//x"); callers normalise first if they want canonical paths.
     const startPath = path;
@@ -391,7 +396,10 @@ export class GuestView {
         throw e;
       }
       if (sort) raw.sort((a, b) => compareBytes(a.name, b.name));
+      const names = new Set<string>();
       const entries: WalkEntry[] = raw.map((e) => {
+        const duplicate = names.has(e.name);
+        names.add(e.name);
         let type = e.type;
         if (type === 'unknown') {
           try {
@@ -400,7 +408,7 @@ export class GuestView {
         }
         return {
           path: joinGuestPath(dirPath, e.name), dir: dirPath, name: e.name, depth, mount: e.mount, ino: e.ino, type,
-          badName: isBadName(e.name),
+          badName: isBadName(e.name), duplicate,
         };
       });
       return { entries, i: 0, key };
@@ -418,15 +426,15 @@ export class GuestView {
       }
       const e = lv.entries[lv.i++];
       yield e;
-      if (e.type !== 'dir' || e.badName) continue;
+      if (e.type !== 'dir' || e.badName || e.duplicate) continue;
       if (opts.descend && !opts.descend(e)) continue;
       const key = `${e.mount.id}:${e.ino}`;
       if (ancestors.has(key)) {
-        onError(e.path, new GuestkitError('LOOP', `${e.path}: directory is its own ancestor (hard-linked directory loop); not descending`));
+        onError(e.path, new GuestkitError('LOOP', 'directory is its own ancestor (hard-linked directory loop); not descending'));
         continue;
       }
       if (levels.length >= MAX_WALK_DEPTH) {
-        onError(e.path, new GuestkitError('LIMIT', `${e.path}: directories nested deeper than ${MAX_WALK_DEPTH}; not descending`));
+        onError(e.path, new GuestkitError('LIMIT', `directories nested deeper than ${MAX_WALK_DEPTH}; not descending`));
         continue;
       }
       const next = open(e.mount, e.ino, e.path, e.depth + 1);

@@ -2,6 +2,18 @@
 // (QEMU docs/interop/qcow2.txt, "Cluster mapping", "Extended L2 Entries"), unallocated ranges
 // read from the backing device or as zeros. Reads coalesce runs of host-contiguous data
 // clusters into one pread; map() reports ranges as `qemu-img map --output=json` does.
+//
+// Where guestkit deliberately differs from QEMU 7.2:
+// - map() entries carry `compressed` (as qemu-img 8.2 and later print it; 7.2 does not).
+// - When QEMU believes an image is preallocated it asks the host file system (SEEK_DATA) and
+//   reports data clusters lying in holes of the image file as "zero": true; Node cannot ask,
+//   so such ranges are data with "zero": false. A raw backing file is one data range for the
+//   same reason (qemu-img reports its holes as zero).
+// - A snapshot is read at the disk size recorded with it; `qemu-img convert -l` uses the
+//   image's current size (they differ only if the image was resized after the snapshot).
+// - Hostile tables are errors where QEMU reads zeros: an L2 table or data cluster past the
+//   end of the file, an L2 entry with offset 0 and the "copied" flag (QEMU: unallocated), a
+//   deflate stream longer than a cluster (QEMU keeps the first cluster).
 
 import type { BlockDevice, MapEntry } from '../device.js';
 import { coalesceMap } from '../device.js';
@@ -240,6 +252,7 @@ export class Qcow2Device implements BlockDevice {
       within = 0;
       l2Index++;
     }
+    if (len <= 0) throw this.corrupt(`qcow2 lookup at guest offset ${off} made no progress`); // cannot happen; keeps loops bounded
     this.rType = type;
     this.rHost = host;
     this.rLen = Math.min(len, max);

@@ -32,6 +32,8 @@ import { probeBackingFormat, resolveBackingFile } from './backing.js';
 import { Qcow2Device } from './device.js';
 
 export { Qcow2Device } from './device.js';
+export { allocIoBuffer } from './host-file.js';
+export { formatSnapshotList, qemuSizeToStr } from './snapshot-list.js';
 export type { Qcow2Snapshot } from './snapshot.js';
 export type { QcowHeader } from './header.js';
 

@@ -36,16 +36,17 @@ export interface DirParseOptions {
 }
 
 /**
- * Parse the entries in buf[start, end). Entries with inode 0 (unused space) are skipped.
- * Validation is the kernel's ext4_check_dir_entry; on the first bad entry parsing stops and
- * `bad` says what is wrong (the kernel skips the rest of the block, as we do).
+ * Walk the entries in buf[start, end), calling `visit` for each in-use entry (inode != 0)
+ * until it returns true. Validation is the kernel's ext4_check_dir_entry; on the first bad
+ * entry the walk stops and the returned string says what is wrong (the kernel skips the
+ * rest of the block, as callers do).
  */
-export function parseDirEntries(
+export function scanDirEntries(
   buf: Uint8Array,
   start: number,
   end: number,
   opts: DirParseOptions,
-  out: Dirent[],
+  visit: (inode: number, nameOff: number, nameLen: number, fileType: number, off: number, recLen: number) => boolean | void,
 ): string | undefined {
   let off = start;
   // Each entry is at least 12 bytes, so the loop is bounded by (end - start) / 12.
@@ -59,7 +60,6 @@ export function parseDirEntries(
       else recLen = (recLen & 65532) | ((recLen & 3) << 16);
     }
     const nameLen = buf[off + 6];
-    const fileType = opts.filetype ? buf[off + 7] : 0;
     if (recLen < 12) return `directory entry at offset ${off - start}: rec_len ${recLen} is smaller than the minimum`;
     if (recLen % 4 !== 0) return `directory entry at offset ${off - start}: rec_len ${recLen} is not a multiple of 4`;
     if (recLen < dirRecLen(nameLen)) return `directory entry at offset ${off - start}: rec_len ${recLen} is too small for name_len ${nameLen}`;
@@ -67,11 +67,18 @@ export function parseDirEntries(
     if (inode > opts.inodesCount) return `directory entry at offset ${off - start}: inode ${inode} is out of range`;
     if (inode !== 0) {
       if (nameLen === 0) return `directory entry at offset ${off - start}: inode ${inode} with an empty name`;
-      out.push({ inode, recLen, nameLen, fileType, nameOff: off + 8, off });
+      if (visit(inode, off + 8, nameLen, opts.filetype ? buf[off + 7] : 0, off, recLen) === true) return undefined;
     }
     off += recLen;
   }
   return undefined;
+}
+
+/** All in-use entries of buf[start, end) (see scanDirEntries). */
+export function parseDirEntries(buf: Uint8Array, start: number, end: number, opts: DirParseOptions, out: Dirent[]): string | undefined {
+  return scanDirEntries(buf, start, end, opts, (inode, nameOff, nameLen, fileType, off, recLen) => {
+    out.push({ inode, recLen, nameLen, fileType, nameOff, off });
+  });
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -63,11 +63,12 @@ import {
   isDxNodeBlock,
   nameEquals,
   parseDirEntries,
+  scanDirEntries,
   verifyDirLeaf,
   type DirParseOptions,
   type Dirent,
 } from './dir.js';
-import { dirHash, dxLookup, parseDxNode, parseDxRoot, type DxNode } from './htree.js';
+import { dirHash, dxLookup, parseDxNode, parseDxRoot, type DxNode, type DxRoot } from './htree.js';
 import { inlineDirAreas, inlineFileData } from './inline.js';
 import {
   XATTR_INDEX_POSIX_ACL_ACCESS,
@@ -95,6 +96,8 @@ export interface ExtOpenOptions {
 
 /** Bytes read in one pread when streaming directory blocks. */
 const DIR_READ_CHUNK = 256 * 1024;
+/** Bytes read ahead into the block cache when a small directory misses it. */
+const DIR_READAHEAD_BYTES = 64 * 1024;
 /** Inode-table blocks read at once when an inode misses the cache. */
 const INODE_READAHEAD_BYTES = 64 * 1024;
 /** Parsed inodes kept. */
@@ -547,20 +550,33 @@ export class ExtFs implements Filesystem, ExtContext {
     if (ok === false) this.checksumMismatch(`directory inode ${i.ino} block ${lblk}`);
   }
 
-  /** Directory blocks as (lblk, buffer) chunks: contiguous blocks come in one read. Holes are skipped. */
+  /**
+   * Directory blocks as (lblk, buffer) chunks. Long contiguous runs come in one read; short
+   * ones (most directories are a block or two) through the block cache with read-ahead, so
+   * that walking many small directories costs few preads. Holes are skipped.
+   */
   private *dirChunks(c: CachedInode): Generator<{ lblk: number; buf: Uint8Array; count: number }> {
     const i = c.inode;
     const bs = this.sb.blockSize;
     const nblocks = Math.ceil(i.i_size / bs);
     const m = this.mapper(c);
     const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
+    const raBlocks = Math.max(1, Math.floor(DIR_READAHEAD_BYTES / bs));
     let lblk = 0;
     while (lblk < nblocks) {
       const r = m.map(lblk, Math.min(nblocks - lblk, chunkBlocks));
       if (r.pblk >= 0 && !r.unwritten) {
-        const buf = new Uint8Array(r.len * bs);
-        this.readPhysBlocks(buf, r.pblk, r.len, `directory inode ${i.ino} blocks ${lblk}..${lblk + r.len - 1}`);
-        yield { lblk, buf, count: r.len };
+        const what = `directory inode ${i.ino} blocks ${lblk}..${lblk + r.len - 1}`;
+        if (r.len >= raBlocks) {
+          const buf = new Uint8Array(r.len * bs);
+          this.readPhysBlocks(buf, r.pblk, r.len, what);
+          yield { lblk, buf, count: r.len };
+        } else {
+          for (let k = 0; k < r.len; k++) {
+            if (!this.blocks.has(r.pblk + k)) this.prefetch(r.pblk + k, raBlocks, what);
+            yield { lblk: lblk + k, buf: this.metaBlock(r.pblk + k, what), count: 1 };
+          }
+        }
       }
       lblk += r.len;
     }
@@ -622,17 +638,19 @@ export class ExtFs implements Filesystem, ExtContext {
     if (candidates.length === 0) return null;
     const casefold = (i.i_flags & EXT4_CASEFOLD_FL) !== 0;
     const folded = casefold ? foldName(name) : '';
-    const match = (buf: Uint8Array, d: Dirent) =>
-      casefold ? foldName(decodeName(buf, d.nameOff, d.nameLen)) === folded : candidates.some((w) => nameEquals(buf, d.nameOff, d.nameLen, w));
+    const match = (buf: Uint8Array, nameOff: number, nameLen: number) => {
+      if (casefold) return foldName(decodeName(buf, nameOff, nameLen)) === folded;
+      for (const w of candidates) if (nameEquals(buf, nameOff, nameLen, w)) return true;
+      return false;
+    };
 
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
       const { parent, areas } = inlineDirAreas(i);
       if (name === '.') return dirIno;
       if (name === '..') return parent;
       for (const a of areas) {
-        const ents: Dirent[] = [];
-        this.dirEntries(a, 0, a.length, dirIno, 'inline data', ents);
-        for (const d of ents) if (match(a, d)) return d.inode;
+        const found = this.searchBlock(a, dirIno, 'inline data', match);
+        if (found !== null) return found;
       }
       return null;
     }
@@ -647,12 +665,23 @@ export class ExtFs implements Filesystem, ExtContext {
       for (let k = 0; k < ch.count; k++) {
         const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
         if (ch.lblk + k > 0 && isDxNodeBlock(blk)) continue;
-        const ents: Dirent[] = [];
-        this.dirEntries(blk, 0, bs, dirIno, `block ${ch.lblk + k}`, ents);
-        for (const d of ents) if (match(blk, d)) return d.inode;
+        const found = this.searchBlock(blk, dirIno, `block ${ch.lblk + k}`, match);
+        if (found !== null) return found;
       }
     }
     return null;
+  }
+
+  /** The inode of the entry of `buf` that `match`es, or null. Bad entries: see dirEntries. */
+  private searchBlock(buf: Uint8Array, dirIno: number, where: string, match: (buf: Uint8Array, off: number, len: number) => boolean): number | null {
+    let found: number | null = null;
+    const bad = scanDirEntries(buf, 0, buf.length, this.dirOpts, (inode, nameOff, nameLen) => {
+      if (!match(buf, nameOff, nameLen)) return false;
+      found = inode;
+      return true;
+    });
+    if (bad && found === null) this.addWarning(`${this.where}: directory inode ${dirIno}, ${where}: ${bad}; rest of the block skipped`);
+    return found;
   }
 
   /** One directory block by logical number, through the block cache. */
@@ -663,31 +692,39 @@ export class ExtFs implements Filesystem, ExtContext {
   }
 
   /** htree lookup; undefined when the index is unusable (then the caller scans linearly). */
-  private htreeLookup(c: CachedInode, candidates: Uint8Array[], match: (buf: Uint8Array, d: Dirent) => boolean): number | null | undefined {
+  private htreeLookup(c: CachedInode, candidates: Uint8Array[], match: (buf: Uint8Array, off: number, len: number) => boolean): number | null | undefined {
     const i = c.inode;
     const sb = this.sb;
     const nblocks = Math.ceil(i.i_size / sb.blockSize);
     const rootBuf = this.dirBlock(c, 0);
     if (!rootBuf) return this.badIndex(i, 'block 0 is a hole');
-    const root = parseDxRoot(sb, rootBuf, this.csum, i.csumSeed);
+    let root = parsedDx.get(rootBuf) as DxRoot | string | undefined;
+    if (root === undefined) {
+      root = parseDxRoot(sb, rootBuf, this.csum, i.csumSeed);
+      parsedDx.set(rootBuf, root);
+      if (typeof root !== 'string' && !root.checksumOk) this.checksumMismatch(`htree root of directory inode ${i.ino}`);
+    }
     if (typeof root === 'string') return this.badIndex(i, root);
-    if (!root.checksumOk) this.checksumMismatch(`htree root of directory inode ${i.ino}`);
     this.stats.htreeLookups++;
     const node = (lblk: number): DxNode | string => {
       const b = this.dirBlock(c, lblk);
       if (!b) return `index block ${lblk} is a hole`;
-      const n = parseDxNode(sb, b, this.csum, i.csumSeed);
-      if (typeof n !== 'string' && !n.checksumOk) this.checksumMismatch(`htree node ${lblk} of directory inode ${i.ino}`);
+      let n = parsedDx.get(b);
+      if (n === undefined) {
+        n = parseDxNode(sb, b, this.csum, i.csumSeed);
+        parsedDx.set(b, n);
+        if (typeof n !== 'string' && !n.checksumOk) this.checksumMismatch(`htree node ${lblk} of directory inode ${i.ino}`);
+      }
       return n;
     };
     const leaf = (lblk: number): number | null => {
       const b = this.dirBlock(c, lblk);
       if (!b) return null;
-      this.verifyLeaf(b, i, lblk);
-      const ents: Dirent[] = [];
-      this.dirEntries(b, 0, b.length, i.ino, `block ${lblk}`, ents);
-      for (const d of ents) if (match(b, d)) return d.inode;
-      return null;
+      if (!verifiedLeaves.has(b)) {
+        this.verifyLeaf(b, i, lblk);
+        verifiedLeaves.add(b);
+      }
+      return this.searchBlock(b, i.ino, `block ${lblk}`, match);
     };
     for (const cand of candidates) {
       const h = dirHash(cand, root.hashVersion, sb.s_hash_seed);
@@ -782,6 +819,10 @@ export class ExtFs implements Filesystem, ExtContext {
     return this.statfsCache;
   }
 }
+
+/** Parsed htree nodes and checksum-verified leaves, keyed by their (cached) block buffers. */
+const parsedDx = new WeakMap<Uint8Array, DxNode | string>();
+const verifiedLeaves = new WeakSet<Uint8Array>();
 
 /** Case folding for casefolded directories (approximates the kernel's utf8 NFD + casefold). */
 function foldName(s: string): string {

@@ -66,6 +66,31 @@ export class XfsInode {
   }
 }
 
+/**
+ * A bounded cache that keeps recently used entries: two generations of at most `cap / 2`
+ * entries each; a hit in the old generation moves the entry to the young one, and a full young
+ * generation becomes the old one (dropping the previous old one). O(1), no per-entry deletes.
+ */
+class TwoGenCache<V> {
+  private young = new Map<number, V>();
+  private old = new Map<number, V>();
+  constructor(private readonly cap: number) {}
+  get(k: number): V | undefined {
+    const y = this.young.get(k);
+    if (y !== undefined) return y;
+    const o = this.old.get(k);
+    if (o !== undefined) this.set(k, o);
+    return o;
+  }
+  set(k: number, v: V): void {
+    if (this.young.size >= this.cap / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(k, v);
+  }
+}
+
 /** Directory names are bytes; shown as UTF-8 (invalid sequences become U+FFFD). */
 function nameString(n: Uint8Array): string {
   return Buffer.from(n.buffer, n.byteOffset, n.length).toString('utf8');
@@ -87,8 +112,8 @@ export class XfsFilesystem implements Filesystem, XfsContext {
   readonly log: XlogState | null;
   private readonly warningList: string[] = [];
   private readonly warnedKeys = new Set<string>();
-  private readonly blockCache = new Map<number, Bytes>();
-  private readonly inodeCache = new Map<number, XfsInode>();
+  private readonly blockCache = new TwoGenCache<Bytes>(BLOCK_CACHE_ENTRIES);
+  private readonly inodeCache = new TwoGenCache<XfsInode>(INODE_CACHE_ENTRIES);
   private readonly dirs: XfsDirReader;
   private readonly attrs: XfsAttrReader;
   private agCounts: XfsAgCounts[] | null = null;
@@ -136,10 +161,11 @@ export class XfsFilesystem implements Filesystem, XfsContext {
     return this.warningList;
   }
 
-  private addWarning(msg: string, key = msg): void {
-    if (this.warnedKeys.has(key)) return;
-    this.warnedKeys.add(key);
-    if (this.warningList.length < MAX_WARNINGS) this.warningList.push(msg);
+  private addWarning(msg: string): void {
+    if (this.warnedKeys.has(msg) || this.warningList.length > MAX_WARNINGS) return;
+    this.warnedKeys.add(msg);
+    if (this.warningList.length === MAX_WARNINGS) msg = `xfs filesystem on ${this.where}: more than ${MAX_WARNINGS} warnings; the rest are not shown`;
+    this.warningList.push(msg);
     warn(msg);
   }
 
@@ -178,18 +204,11 @@ export class XfsFilesystem implements Filesystem, XfsContext {
     const cacheable = len <= CACHED_READ_MAX && count < 64;
     if (cacheable) {
       const hit = this.blockCache.get(key);
-      if (hit) {
-        this.blockCache.delete(key);
-        this.blockCache.set(key, hit);
-        return hit;
-      }
+      if (hit) return hit;
     }
     if (len > LIMITS.maxMetadata) throw new GuestkitError('LIMIT', `${what}: ${len}-byte metadata read exceeds the limit`);
     const b = new Bytes(readExact(this.device, this.fsbToByte(fsb, what), len, what), what);
-    if (cacheable) {
-      if (this.blockCache.size >= BLOCK_CACHE_ENTRIES) this.blockCache.delete(this.blockCache.keys().next().value as number);
-      this.blockCache.set(key, b);
-    }
+    if (cacheable) this.blockCache.set(key, b);
     return b;
   }
 
@@ -236,7 +255,6 @@ export class XfsFilesystem implements Filesystem, XfsContext {
       for (let i = 0; i < 16; i++) if (u[i] !== m[i]) throw corrupt(what, 'di_uuid does not match the filesystem');
     }
     const inode = this.forks(core);
-    if (this.inodeCache.size >= INODE_CACHE_ENTRIES) this.inodeCache.delete(this.inodeCache.keys().next().value as number);
     this.inodeCache.set(ino, inode);
     return inode;
   }

@@ -182,7 +182,7 @@ export function scanLvm(candidates: PhysicalVolumeCandidate[], opts: LvmScanOpti
       problem(e);
     }
   }
-  vgs.sort((a, b) => a.name.localeCompare(b.name));
+  vgs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   return {
     vgs,
@@ -213,10 +213,6 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
     } else missing.push(p.uuid);
   }
   const lvByName = new Map<string, LvMeta>(meta.lvs.map((l) => [l.name, l]));
-  // Snapshots: the visible LV holding a snapshot's COW data is described by a hidden LV with
-  // a "snapshot" segment naming it as cow_store.
-  const snapshotOf = new Map<string, string>();
-  for (const l of meta.lvs) for (const s of l.segments) if (s.type === 'snapshot' && s.cowStore) snapshotOf.set(s.cowStore, s.origin ?? '?');
   const sectorSize = present.values().next().value?.dev.sectorSize ?? 512;
 
   const built = new Map<string, Built>();
@@ -236,9 +232,8 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
       built.set(name, b);
       return b;
     };
-    const unsupported = (what: string) =>
-      fail(new GuestkitError('UNSUPPORTED', `${devName}: ${what} is not supported (LVM segment type, read-only access to it is not implemented)`));
-    if (snapshotOf.has(name)) return unsupported(`segment type snapshot (a snapshot of ${meta.name}/${snapshotOf.get(name)})`);
+    const unsupported = (type: string, note = '') =>
+      fail(new GuestkitError('UNSUPPORTED', `${devName}: segment type ${type}${note} is not supported (guestkit reads linear, striped, mirror and raid1 LVs)`));
 
     const segs: Segment[] = [];
     for (const s of lv.segments) {
@@ -302,8 +297,10 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
         segs.push({ start, length, mapping: { kind: 'zero' } });
       } else if (s.type === 'error') {
         segs.push({ start, length, mapping: { kind: 'error', error: new GuestkitError('IO', `${devName}: reading an LVM "error" segment (${s.name})`) } });
+      } else if (s.type === 'snapshot') {
+        return unsupported('snapshot', ` (a snapshot of ${meta.name}/${s.origin ?? '?'})`);
       } else {
-        return unsupported(`segment type ${s.type}`);
+        return unsupported(s.type);
       }
     }
     if (need.size) {
@@ -334,24 +331,37 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
   const lvs: LogicalVolume[] = [];
   for (const l of meta.lvs) {
     if (!l.visible || l.segments.some((s) => POOL_TYPES.has(s.type))) continue;
+    // A snapshot is stored as a visible "snapshotN" LV with a snapshot segment naming its
+    // hidden COW LV; LVM shows it under the COW LV's name and UUID.
+    const cowName = l.segments.find((s) => s.type === 'snapshot')?.cowStore;
+    const cow = cowName !== undefined ? lvByName.get(cowName) : undefined;
+    const shownName = cow ? cow.name : l.name;
+    const devName = `/dev/${meta.name}/${shownName}`;
     let b: Built;
     try {
       b = build(l.name, []);
     } catch (e) {
       if (!(e instanceof GuestkitError)) throw e;
-      b = { dev: new ErrorDevice(l.extentCount * extentBytes, `/dev/${meta.name}/${l.name}`, e), missing: new Set(), error: e };
+      b = { dev: new ErrorDevice(l.extentCount * extentBytes, devName, e), missing: new Set(), error: e };
+    }
+    if (cow && b.error) {
+      const e = new GuestkitError(b.error.code, b.error.message.replace(`/dev/${meta.name}/${l.name}`, devName));
+      b = { dev: new ErrorDevice(l.extentCount * extentBytes, devName, e), missing: b.missing, error: e };
     }
     lvs.push({
       vg: meta.name,
-      lv: l.name,
-      name: `/dev/${meta.name}/${l.name}`,
+      lv: shownName,
+      name: devName,
       dev: b.dev,
-      uuid: l.uuid,
+      uuid: cow ? cow.uuid : l.uuid,
       size: l.extentCount * extentBytes,
       segmentTypes: l.segments.map((s) => (s.type === 'striped' && s.areas.length === 1 ? 'linear' : s.type)),
       status: l.status,
       error: b.error,
     });
+  }
+  if (new Set(lvs.map((l) => l.name)).size !== lvs.length) {
+    throw new GuestkitError('CORRUPT', `LVM volume group ${meta.name}: two logical volumes have the same name`);
   }
 
   const extentCount = meta.pvs.reduce((n, p) => n + p.peCount, 0);

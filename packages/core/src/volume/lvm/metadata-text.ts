@@ -65,7 +65,7 @@ export function parseConfig(text: string, what: string): ConfigSection {
     const q = text[i++];
     let out = '';
     for (;;) {
-      if (i >= text.length) return fail('unterminated string');
+      if (i >= text.length) return fail('unterminated string (truncated?)');
       const c = text[i++];
       if (c === q) return out;
       if (c === '\n') line++;
@@ -81,7 +81,7 @@ export function parseConfig(text: string, what: string): ConfigSection {
     const c = text[i];
     if (c === '"' || c === "'") return string();
     if (c === '[') {
-      if (depth > 1) fail('nested lists');
+      if (depth > 0) fail('nested lists');
       i++;
       const list: ConfigValue[] = [];
       for (;;) {
@@ -98,7 +98,7 @@ export function parseConfig(text: string, what: string): ConfigSection {
       }
     }
     const m = /^[-+]?(?:0x[0-9a-fA-F]+|[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)/.exec(text.slice(i, i + 64));
-    if (!m) return fail(i >= text.length ? 'unexpected end of text' : `unexpected character ${JSON.stringify(text[i])} in a value`);
+    if (!m) return fail(i >= text.length ? 'the text ends where a value should be (truncated?)' : `unexpected character ${JSON.stringify(text[i])} in a value`);
     i += m[0].length;
     const n = Number(m[0]);
     if (!Number.isFinite(n)) fail(`bad number ${m[0]}`);
@@ -111,7 +111,7 @@ export function parseConfig(text: string, what: string): ConfigSection {
     for (;;) {
       skip();
       if (i >= text.length) {
-        if (!top) fail(`section "${sec.path}" is not closed (the text is truncated?)`);
+        if (!top) fail(`section "${sec.path}" is not closed (truncated?)`);
         return;
       }
       if (text[i] === '}') {
@@ -121,6 +121,7 @@ export function parseConfig(text: string, what: string): ConfigSection {
       }
       const key = identifier();
       skip();
+      if (i >= text.length) fail(`the text ends after "${key}"${top ? '' : ` in section "${sec.path}"`} (truncated?)`);
       if (text[i] === '{') {
         i++;
         const sub = new ConfigSection(key, sec.path ? `${sec.path}/${key}` : key);

@@ -57,6 +57,7 @@ export interface VgMeta {
   extentSize: number;
   status: string[];
   flags: string[];
+  tags: string[];
   pvs: PvMeta[];
   lvs: LvMeta[];
 }
@@ -127,6 +128,7 @@ export function interpretVg(root: ConfigSection, what: string): VgMeta {
     extentSize,
     status: strList(vg, 'status', at),
     flags: strList(vg, 'flags', at),
+    tags: strList(vg, 'tags', at),
     pvs,
     lvs,
   };

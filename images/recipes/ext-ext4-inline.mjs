@@ -1,0 +1,28 @@
+// ext4 with inline_data and 1024-byte inodes (small files, directories and symlinks live
+// in the inode and its system.data attribute), from the Linux fixture tree; directories
+// indexed with the legacy hash, unsigned-char variant.
+
+import { buildExtImage } from './ext-ext4.mjs';
+
+export default {
+  name: 'ext-ext4-inline',
+  inputs: ['fixtures/linux-tree.mjs', 'recipes/ext-ext4.mjs'],
+  tools: ['mke2fs', 'e2fsck', 'debugfs', 'tune2fs', 'setfattr', 'setfacl'],
+  async build({ out }) {
+    buildExtImage(out, {
+      image: 'ext4-inline.img',
+      type: 'ext4',
+      sizeMiB: 32,
+      blockSize: 4096,
+      inodeSize: 1024,
+      inodes: 2048,
+      features: 'inline_data',
+      uuid: 'e4e4e4e4-00d1-4000-8000-000000000005',
+      hashSeed: 'e4e4e4e4-00d1-4000-8000-0000000000a5',
+      label: 'ext4-inline',
+      tree: {},
+      hashAlg: 'legacy',
+      unsignedHash: true,
+    });
+  },
+};

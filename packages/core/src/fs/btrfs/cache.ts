@@ -1,0 +1,25 @@
+// A bounded cache of parsed structures (tree blocks, inodes, decompressed extents): two
+// generations of at most `max` entries; a hit in the old generation moves the entry to the
+// new one, and a full new generation retires the old one. O(1), memory bounded by 2 × max.
+
+export class BoundedCache<K, V> {
+  private cur = new Map<K, V>();
+  private old = new Map<K, V>();
+  constructor(private readonly max: number) {}
+
+  get(k: K): V | undefined {
+    const v = this.cur.get(k);
+    if (v !== undefined) return v;
+    const o = this.old.get(k);
+    if (o !== undefined) this.set(k, o);
+    return o;
+  }
+
+  set(k: K, v: V): void {
+    if (this.cur.size >= this.max) {
+      this.old = this.cur;
+      this.cur = new Map();
+    }
+    this.cur.set(k, v);
+  }
+}

@@ -1,0 +1,79 @@
+// Parity of guestkit cat, ls and df with virt-cat, virt-ls and virt-df: every case of
+// test/parity/{cat,ls,df}.cases.json is run through bin/guestkit with the same arguments,
+// and its stdout must equal the golden libguestfs made (test/parity/make-goldens-read-tools.sh)
+// byte for byte, with the same exit status (usage errors: 2 for guestkit, 1 for virt-*).
+// Needs `pnpm build` (runs bin/guestkit). TZ=UTC in both (virt-ls -lR prints local times).
+
+import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ensureImage, ROOT, GUESTKIT } from './helpers/images';
+
+interface Case { name: string; args: string[]; usage?: boolean }
+
+const IMAGES: Record<string, string> = {
+  '@sample': 'images/out/sample/sample.raw',
+  '@sample-qcow2': 'images/out/sample/sample.qcow2',
+  '@guest': 'images/out/guest-linux/guest-linux.raw',
+};
+
+let uri = '';
+let tmp = '';
+
+beforeAll(() => {
+  ensureImage('sample');
+  ensureImage('guest-linux');
+  tmp = mkdtempSync(join(tmpdir(), 'gk-parity-'));
+  const xml = join(tmp, 'custom.xml');
+  writeFileSync(xml, readFileSync(join(ROOT, 'test/parity/df-libvirt.xml.in'), 'utf8').replaceAll('@ROOT@', ROOT));
+  uri = `test://${xml}`;
+  return () => rmSync(tmp, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function imagesMatchGoldens(tool: string): string | null {
+  const f = join(ROOT, 'test/goldens', tool, 'IMAGES.sha256');
+  if (!existsSync(f)) return 'no IMAGES.sha256';
+  for (const line of readFileSync(f, 'utf8').trim().split('\n')) {
+    const [want, path] = line.split(/\s+/);
+    const got = sha(readFileSync(join(ROOT, path)));
+    if (got !== want) return `${path} is not the image the goldens were made from (rebuild it, or regenerate the goldens)`;
+  }
+  return null;
+}
+
+for (const tool of ['cat', 'ls', 'df']) {
+  const cases = JSON.parse(readFileSync(join(ROOT, 'test/parity', `${tool}.cases.json`), 'utf8')) as Case[];
+  describe(`guestkit ${tool} matches virt-${tool}`, () => {
+    it('runs on the images the goldens were made from (deterministic builds)', () => {
+      expect(imagesMatchGoldens(tool)).toBeNull();
+    });
+    for (const c of cases) {
+      const base = join(ROOT, 'test/goldens', tool, c.name);
+      const has = existsSync(`${base}.rc`);
+      it.skipIf(!has)(`${c.name}: ${c.args.join(' ')}`, () => {
+        const args = c.args.map((a) => (a === '@uri' ? uri : IMAGES[a] ?? a));
+        const r = spawnSync(process.execPath, [GUESTKIT, tool, ...args], {
+          cwd: ROOT, env: { ...process.env, TZ: 'UTC', LC_ALL: 'C.UTF-8' }, maxBuffer: 1 << 30,
+        });
+        const goldenRc = Number(readFileSync(`${base}.rc`, 'utf8').trim());
+        const out = r.stdout as Buffer;
+        if (existsSync(`${base}.out.sha256`)) {
+          const [want, size] = readFileSync(`${base}.out.sha256`, 'utf8').trim().split(' ');
+          expect({ sha: sha(out), size: out.length }).toEqual({ sha: want, size: Number(size) });
+        } else {
+          expect(out.toString('utf8')).toBe(readFileSync(`${base}.out`, 'utf8'));
+        }
+        const err = (r.stderr as Buffer).toString();
+        if (c.usage) expect({ rc: r.status, golden: goldenRc }).toEqual({ rc: 2, golden: 1 });
+        else expect(r.status, err).toBe(goldenRc);
+        // Errors are one line each, "guestkit: ...", never a stack trace.
+        for (const line of err.split('\n').filter(Boolean)) expect(line).toMatch(/^guestkit: /);
+      });
+    }
+  });
+}
