@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GUESTKIT, ensureImage } from './helpers/images.js';
@@ -96,5 +96,16 @@ describe('guestkit dump', () => {
     // ... while the whole disk still dumps.
     r = gk(['dump', '-a', loop]);
     expect([r.rc, r.out.length]).toEqual([0, 16 * 1024 * 1024]);
+  });
+
+  it('LVs (/dev/VG/LV and /dev/mapper/VG-LV): the sha256 the appliance computed (lvm-images lvm.json)', () => {
+    const dir = ensureImage('lvm-images');
+    const sums: Record<string, string> = JSON.parse(readFileSync(join(dir, 'lvm.json'), 'utf8')).checksums;
+    const adds = ['lvm-a.raw', 'lvm-b.raw', 'lvm-c.raw'].map((f) => `-a '${join(dir, f)}'`).join(' ');
+    for (const [lv, sum] of Object.entries(sums)) {
+      const name = lv === '/dev/vg0/linear' ? '/dev/mapper/vg0-linear' : lv;
+      const r = gk([], { shell: `'${process.execPath}' '${GUESTKIT}' dump ${adds} ${name} | sha256sum` });
+      expect([lv, r.rc, r.out.toString().split(' ')[0]]).toEqual([lv, 0, sum]);
+    }
   });
 });

@@ -5,8 +5,8 @@
 //                    (times with nanoseconds, device numbers, xattrs, ACLs, hard links)
 //   compress.img     no-holes off (explicit hole extents); subvolumes zstd/, lzo/, zlib/, each
 //                    holding the tree written under compress-force=<that algorithm>;
-//                    zstd/nested/ (a subvolume in a subvolume), snap-zstd/ (a read-only
-//                    snapshot of zstd/, where nested/ is an empty placeholder), README in the
+//                    zstd/inner/ (a subvolume in a subvolume), snap-zstd/ (a read-only
+//                    snapshot of zstd/, where inner/ is an empty placeholder), README in the
 //                    top level; the default subvolume is zstd/
 //   raid1-{a,b}.img  data and metadata RAID1 on two devices
 //   raid0-{a,b,c}.img data RAID0, metadata RAID1C3
@@ -36,7 +36,7 @@ export const BTRFS_GUESTFS = {
   raid5: { uuid: '7b1f5c2e-0015-4d3a-9c1e-b7f5a0000015', label: 'btrfs-raid5', files: ['raid5-a.img', 'raid5-b.img', 'raid5-c.img'], mkfs: ['-d', 'raid5', '-m', 'raid6'], sizeMiB: 256 },
   /** Subvolumes of compress.img, in creation order (ids 256...). */
   algorithms: ['zstd', 'lzo', 'zlib'],
-  nested: { path: 'zstd/nested', file: 'file.txt', text: 'inside a nested subvolume\n' },
+  nested: { path: 'zstd/inner', file: 'file.txt', text: 'inside a nested subvolume\n' },
   readme: 'top level of compress.img\n',
 };
 

@@ -7,7 +7,8 @@
 //   lvm-c.raw: a whole-disk PV (no partition table) with a small metadata area (32 KiB asked,
 //     the minimum; LVM extends it to the 64 KiB data alignment), VG vg1 with
 //     LV data, whose metadata has gone round its circular buffer (40 VG changes adding long
-//     tags: the text grows by ~110 bytes a change).
+//     tags: the text grows by ~110 bytes a change; LVM 2.03 restarts at the start of the
+//     buffer rather than writing a copy across its end, so the wrapped case is made in the test).
 // ext4 on striped, small, linear, mirror and vg1/data, filled with tar-in from the tree below.
 // PV UUIDs are fixed (pvcreate -u); VG/LV UUIDs and creation times cannot be, so the oracle
 // lvm.json records what LVM reports: pvs-full, vgs-full, lvs-full, lvs, the UUIDs, `lvm lvs -a`

@@ -10,7 +10,8 @@
 //   part-mbr.qcow2, part-gpt.qcow2: qemu-img convert of the raw disks.
 // Every filesystem is made by its own mkfs on a file and dd'd into place; all identifiers are
 // fixed (sfdisk label-id and partition UUIDs, mke2fs -U/hash_seed/E2FSPROGS_FAKE_TIME,
-// mkfs.fat -i --invariant, mkswap -U, mkfs.xfs -m uuid=, mkntfs -T, exFAT serial patched in)
+// mkfs.fat -i --invariant, mkswap -U, mkfs.xfs -m uuid= under faketime, mkntfs -T, exFAT serial
+// patched in)
 // so a rebuild gives the same bytes.
 
 import { join } from 'node:path';
@@ -87,9 +88,11 @@ function ntfs(path, mib, { label }, sectorSize = 512) {
   return path;
 }
 
+/** mkfs.xfs (6.1) stamps inodes with the current time: run it under a frozen clock (libfaketime). */
 function xfs(path, mib, { uuid, label }) {
   blank(path, mib);
-  run('mkfs.xfs', ['-q', '-f', '-m', `uuid=${uuid}`, '-L', label, path], { env });
+  const at = new Date(TIME * 1000).toISOString().replace('T', ' ').slice(0, 19);
+  run('faketime', ['-f', at, 'mkfs.xfs', '-q', '-f', '-m', `uuid=${uuid}`, '-L', label, path], { env });
   return path;
 }
 
@@ -208,7 +211,7 @@ export function parseSfdiskDump(text) {
 export default {
   name: 'part-tables',
   inputs: [],
-  tools: ['sfdisk', 'mke2fs', 'mkfs.fat', 'mkswap', 'mkntfs', 'mkfs.xfs', 'mkfs.exfat', 'qemu-img'],
+  tools: ['sfdisk', 'fdisk', 'mke2fs', 'mkfs.fat', 'mkswap', 'mkntfs', 'mkfs.xfs', 'faketime', 'mkfs.exfat', 'qemu-img'],
   async build({ out }) {
     const t = (n) => join(out, n);
 

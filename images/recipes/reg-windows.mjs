@@ -18,7 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BINARIES = join(here, '..', '..', '..', 'shared', 'samples', 'guestfs-tools', 'binaries');
 
 /** mkntfs an image of `sizeMiB` and copy the `tree` directory into it through ntfs-3g. */
-async function ntfsFromTree(img, sizeMiB, label, tree, mnt) {
+export async function ntfsFromTree(img, sizeMiB, label, tree, mnt) {
   run('truncate', ['-s', `${sizeMiB}M`, img]);
   run('mkntfs', ['-q', '-F', '-f', '-T', '-L', label, img]);
   mkdirSync(mnt, { recursive: true });

@@ -11,6 +11,7 @@ export * from './fs/vfs.js';
 export { openFat, FatFilesystem, FAT_ROOT_INO } from './fs/fat/index.js';
 export { openNtfs, NtfsFilesystem, STREAM_INO_BASE as NTFS_STREAM_INO_BASE } from './fs/ntfs/index.js';
 export { openXfs, XfsFilesystem } from './fs/xfs/index.js';
+export { openBtrfs, BtrfsFilesystem } from './fs/btrfs/index.js';
 export * from './volume/types.js';
 export * from './volume/lvm/index.js';
 export * from './volume/index.js';

@@ -10,6 +10,7 @@ import { RawFile } from '../src/block/raw.js';
 import { openExt, type ExtFs, type ExtOpenOptions } from '../src/fs/ext/index.js';
 import { setWarningSink } from '../src/warn.js';
 import type { DirEntry } from '../src/fs/vfs.js';
+import { GuestkitError } from '../src/errors.js';
 
 /** Warnings printed by the reader go here instead of stderr. */
 export const warnings: string[] = [];
@@ -79,3 +80,47 @@ export async function unpackSample(path: string): Promise<{ file: string; cleanu
 export function debugfs(img: string, request: string): string {
   return execFileSync('debugfs', ['-R', request, img], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
 }
+
+/**
+ * Walk everything, stat, read every file, readlink every symlink, list and get xattrs.
+ * Returns the GuestkitErrors; any other exception fails the test.
+ */
+export function exhaust(fs: ExtFs): { entries: number; errors: GuestkitError[] } {
+  const errors: GuestkitError[] = [];
+  let entries = 0;
+  const guard = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+      errors.push(e);
+    }
+  };
+  const buf = new Uint8Array(1 << 20);
+  const seen = new Set<number>();
+  const visit = (ino: number, depth: number) => {
+    if (seen.has(ino) || depth > 64) return;
+    seen.add(ino);
+    guard(() => {
+      for (const e of fs.readdir(ino)) {
+        entries++;
+        guard(() => {
+          const st = fs.stat(e.ino);
+          for (const n of fs.listxattr(e.ino)) fs.getxattr(e.ino, n);
+          if (e.type === 'dir') visit(e.ino, depth + 1);
+          else if (e.type === 'symlink') fs.readlink(e.ino);
+          else if (e.type === 'file') {
+            for (let pos = 0; pos < Math.min(st.size, 256 << 20); ) {
+              const n = fs.read(e.ino, buf, pos);
+              if (n === 0) break;
+              pos += n;
+            }
+          }
+        });
+      }
+    });
+  };
+  visit(fs.rootIno, 0);
+  return { entries, errors };
+}
+

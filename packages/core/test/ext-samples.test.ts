@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { sample } from '../../../test/helpers/images.js';
-import { openExtImage, resolve, walk, sha256Of, unpackSample, debugfs, warnings, type WalkEntry } from './ext-helpers.js';
+import { openExtImage, resolve, walk, sha256Of, unpackSample, debugfs, warnings, exhaust, type WalkEntry } from './ext-helpers.js';
 import type { ExtFs } from '../src/fs/ext/index.js';
 import { GuestkitError } from '../src/errors.js';
 
@@ -22,6 +22,23 @@ function flsListing(img: string): { type: string; ino: number; path: string; del
     const m = /^(\S+) (\* )?(\d+)(?:\(realloc\))?:\t(.*)$/.exec(line);
     if (m) rows.push({ type: m[1], deleted: !!m[2], ino: Number(m[3]), path: Buffer.from(m[4], 'latin1').toString('utf8') });
   }
+  return rows;
+}
+
+/** Recursive listing by debugfs `ls -p` (one request per directory): "ino path" rows. */
+function debugfsListing(img: string): string[] {
+  const rows: string[] = [];
+  const visit = (dir: string) => {
+    const out = debugfs(img, `ls -p "${dir || '/'}"`);
+    for (const line of out.split('\n')) {
+      const m = /^\/(\d+)\/(\d+)\/\d+\/\d+\/(.*)\/\d*\/$/.exec(line);
+      if (!m || m[3] === '.' || m[3] === '..' || m[1] === '0') continue;
+      const path = dir ? `${dir}/${m[3]}` : m[3];
+      rows.push(`${m[1]} ${path}`);
+      if (m[2].startsWith('40')) visit(path);
+    }
+  };
+  visit('');
   return rows;
 }
 
@@ -52,14 +69,15 @@ function rdump(img: string): Map<string, { mode: number; size: number; sha256?: 
 describe('clean e2fsprogs images list and read completely', () => {
   const CLEAN = ['f_16384_block', 'f_bigalloc_symlink_with_xattr', 'f_desc_size_128', 'f_okgroup', 'f_orphan_extents_inode', 'f_verity'];
   for (const name of CLEAN) {
-    it(`${name}: listing equals fls -r -p, contents equal debugfs rdump, no warnings`, async () => {
+    it(`${name}: listing equals debugfs's, contents equal debugfs rdump, no warnings`, async () => {
       const { file, cleanup } = await unpackSample(sample(`${E2FS}/${name}.image.gz`));
       try {
         const w0 = warnings.length;
         const fs = openExtImage(file);
         const ours = walk(fs);
-        const fls = flsListing(file).filter((r) => !r.deleted && r.type !== 'V/V' && r.type !== '-/-');
-        expect(ours.map((e) => `${e.ino} ${e.path}`).sort()).toEqual(fls.map((r) => `${r.ino} ${r.path}`).sort());
+        // (fls is the oracle for f_h_normal below; it cannot read bigalloc and misses
+        // lost+found on f_okgroup's revision-0 filesystem.)
+        expect(ours.map((e) => `${e.ino} ${e.path}`).sort()).toEqual(debugfsListing(file).sort());
         const dump = rdump(file);
         for (const e of ours) {
           const d = dump.get(e.path);
@@ -127,12 +145,12 @@ describe('f_h_normal: an htree image with 47,724 entries as fls -r lists them', 
   it('every name of its indexed directories is found through the htree (signed hash)', () => {
     expect(debugfs(file, 'stats')).toContain('signed_directory_hash');
     let n = 0;
+    const dirs = ['test', 'test2'].map((d) => resolve(fs, d));
     const before = { ...fs.stats };
     const wrong: string[] = [];
-    for (const dir of ['test', 'test2']) {
-      const dino = resolve(fs, dir);
+    for (const dino of dirs) {
       for (const e of fs.readdir(dino)) {
-        if (fs.lookup(dino, e.name) !== e.ino) wrong.push(`${dir}/${e.name}`);
+        if (fs.lookup(dino, e.name) !== e.ino) wrong.push(`${dino}/${e.name}`);
         n++;
       }
     }
@@ -180,8 +198,10 @@ describe('d_inline_dump: inline data files, directories and symlinks (debugfs or
         else if (e.type === 'file') {
           const buf = new Uint8Array(st.size);
           expect(fs.read(ino, buf, 0)).toBe(st.size);
+          // debugfs cat prints the whole 60-byte i_block of a short inline file: compare i_size bytes.
           const cat = execFileSync('debugfs', ['-R', `cat <${ino}>`, file], { stdio: ['ignore', 'pipe', 'pipe'] });
-          expect(Buffer.from(buf).equals(cat)).toBe(true);
+          expect(cat.length).toBeGreaterThanOrEqual(st.size);
+          expect(Buffer.from(buf).equals(cat.subarray(0, st.size))).toBe(true);
           expect(inline && Number(inline[1])).toBeGreaterThanOrEqual(st.size);
         } else if (e.type === 'dir') {
           const names = [...fs.readdir(ino)].map((d) => `${d.ino} ${d.name}`).sort();
@@ -192,7 +212,7 @@ describe('d_inline_dump: inline data files, directories and symlinks (debugfs or
             if (/^\d+$/.test(ls[k]) && m && ls[k + 2] && ls[k + 2] !== '.' && ls[k + 2] !== '..') fromDebugfs.push(`${ls[k]} ${ls[k + 2]}`);
           }
           expect(names).toEqual(fromDebugfs.sort());
-          expect(names.length).toBeGreaterThan(0);
+          if (inline && Number(inline[1]) > 60) expect(names.length).toBeGreaterThan(0);
         }
       }
     } finally {
@@ -220,49 +240,6 @@ describe('dissect.extfs ext4_symlink_test: chained relative symlinks', () => {
   });
 });
 
-/**
- * Walk everything, stat, read every file, readlink every symlink, list and get xattrs.
- * Returns the GuestkitErrors; any other exception fails the test.
- */
-function exhaust(fs: ExtFs): { entries: number; errors: GuestkitError[] } {
-  const errors: GuestkitError[] = [];
-  let entries = 0;
-  const guard = (f: () => void) => {
-    try {
-      f();
-    } catch (e) {
-      if (!(e instanceof GuestkitError)) throw e;
-      errors.push(e);
-    }
-  };
-  const buf = new Uint8Array(1 << 20);
-  const seen = new Set<number>();
-  const visit = (ino: number, depth: number) => {
-    if (seen.has(ino) || depth > 64) return;
-    seen.add(ino);
-    guard(() => {
-      for (const e of fs.readdir(ino)) {
-        entries++;
-        guard(() => {
-          const st = fs.stat(e.ino);
-          for (const n of fs.listxattr(e.ino)) fs.getxattr(e.ino, n);
-          if (e.type === 'dir') visit(e.ino, depth + 1);
-          else if (e.type === 'symlink') fs.readlink(e.ino);
-          else if (e.type === 'file') {
-            for (let pos = 0; pos < Math.min(st.size, 256 << 20); ) {
-              const n = fs.read(e.ino, buf, pos);
-              if (n === 0) break;
-              pos += n;
-            }
-          }
-        });
-      }
-    });
-  };
-  visit(fs.rootIno, 0);
-  return { entries, errors };
-}
-
 describe('corrupt e2fsprogs images: only GuestkitErrors, never a hang', () => {
   const CORRUPT: [string, RegExp | null][] = [
     ['f_badsymlinks2', /symlink inode \d+.*longer than 4095|encrypted/],
@@ -283,6 +260,7 @@ describe('corrupt e2fsprogs images: only GuestkitErrors, never a hang', () => {
       const { file, cleanup } = await unpackSample(sample(`${E2FS}/${name}.image.gz`));
       try {
         const t0 = Date.now();
+        const cpu0 = process.cpuUsage();
         let result: { entries: number; errors: GuestkitError[] };
         try {
           result = exhaust(openExtImage(file));
@@ -291,7 +269,10 @@ describe('corrupt e2fsprogs images: only GuestkitErrors, never a hang', () => {
           expect(e).toBeInstanceOf(GuestkitError);
           result = { entries: 0, errors: [e as GuestkitError] };
         }
-        expect(Date.now() - t0).toBeLessThan(10_000);
+        // CPU time: the bound holds on a loaded CI machine too; a loop would burn CPU.
+        const cpu = process.cpuUsage(cpu0);
+        expect((cpu.user + cpu.system) / 1000).toBeLessThan(10_000);
+        expect(Date.now() - t0).toBeLessThan(60_000);
         if (want) expect(result.errors.map((e) => e.message).join('\n')).toMatch(want);
         for (const e of result.errors) expect(e.message).not.toMatch(/undefined|NaN|\[object/);
       } finally {

@@ -48,7 +48,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { recipe: 'ext-ext4', image: 'ext4.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: false, bigDir: 20000, bigDirLevels: 1, sparse: true },
+  { recipe: 'ext-ext4', image: 'ext4.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: false, bigDir: 20000, bigDirLevels: 0, sparse: true },
   { recipe: 'ext-ext4-1k', image: 'ext4-1k.img', type: 'ext4', bigInodes: true, hashVersion: 2, unsigned: true, bigDir: 6000, bigDirLevels: 1 },
   { recipe: 'ext-ext3', image: 'ext3.img', type: 'ext3', bigInodes: true, hashVersion: 0, unsigned: false, bigDir: 6000, bigDirLevels: 1, sparse: true },
   { recipe: 'ext-ext2', image: 'ext2.img', type: 'ext2', bigInodes: false },

@@ -2,13 +2,15 @@
 // patched), and features guestkit refuses. Each gives a GuestkitError with a stable code and
 // a one-line message naming the image and the structure; none hangs or allocates from an
 // on-disk size.
-import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterEach, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { truncateSync, writeFileSync, statSync } from 'node:fs';
 import { GuestkitError, listSnapshots, openImage, setWarningSink, type OpenOptions } from '@guestkit/core';
 import { ensureImage } from '../../../test/helpers/images';
-import { be32, be64, copyImage, findL2Entry, hashDevice, hashFile, patch, qemuImg, rawHeader, readAt, tmpDir, MiB } from './qcow2-helpers';
+import { be32, be64, copyImage, findL2Entry, hashDevice, hashFile, patch, qemuImg, rawHeader, readAt, tmpDir, MiB, removeTmpDirs } from './qcow2-helpers';
+
+afterAll(removeTmpDirs);
 
 /** Open and read the whole device; return the error it gives. */
 function failure(path: string, opts: OpenOptions = {}): GuestkitError {

@@ -1,12 +1,14 @@
 // qcow2 backing chains: --no-backing, --backing-dir, backing format probing, the depth limit,
 // loops, and backing file names that must not be followed (the image is hostile input).
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { cpSync, mkdirSync, realpathSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { GuestkitError, openImage, type OpenOptions } from '@guestkit/core';
 import { ensureImage } from '../../../test/helpers/images';
-import { comparableMaps, copyImage, hashDevice, hashFile, patch, qemuImg, qemuMap, rawHeader, readAt, tmpDir, MiB, be32 } from './qcow2-helpers';
+import { comparableMaps, copyImage, hashDevice, hashFile, patch, qemuImg, qemuMap, rawHeader, readAt, tmpDir, MiB, be32, removeTmpDirs } from './qcow2-helpers';
+
+afterAll(removeTmpDirs);
 
 function openError(path: string, opts: OpenOptions = {}): GuestkitError {
   try {

@@ -2,15 +2,17 @@
 // (QEMU's reader keeps decoding frames until the cluster is full), skippable frames, frames
 // without a content size, data after the stream (the tail of the last sector belongs to the
 // next cluster), and output bounded to one cluster. Inputs made by the zstd CLI and zlib.
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { deflateRawSync } from 'node:zlib';
 import { GuestkitError } from '@guestkit/core';
 import { ClusterDecompressor, compressedDescriptor } from '../src/block/qcow2/compressed';
 import { walkZstdFrame } from '../src/block/qcow2/zstd-frame';
-import { rng, tmpDir } from './qcow2-helpers';
+import { rng, tmpDir, removeTmpDirs } from './qcow2-helpers';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+afterAll(removeTmpDirs);
 
 const CS = 65536;
 

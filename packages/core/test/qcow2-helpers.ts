@@ -2,7 +2,7 @@
 // qemu-img map, and patching bytes of copied images for bad-input tests.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coalesceMap, type BlockDevice, type MapEntry } from '@guestkit/core';
@@ -13,8 +13,17 @@ export function qemuImg(args: string[], opts: { cwd?: string } = {}): string {
   return execFileSync('qemu-img', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 }
 
+const made: string[] = [];
+
+/** A fresh temporary folder, removed by removeTmpDirs() (each test file calls it in afterAll). */
 export function tmpDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), `guestkit-${tag}-`));
+  const d = mkdtempSync(join(tmpdir(), `guestkit-qcow2-${tag}-`));
+  made.push(d);
+  return d;
+}
+
+export function removeTmpDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Let the test runner's event loop breathe during long synchronous work. */

@@ -1,10 +1,12 @@
 // qcow2 internal snapshots: listed as qemu-img lists them, and read (by name or ID) as
 // `qemu-img convert -l snapshot.name=NAME` reads them.
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { GuestkitError, formatSnapshotList, listSnapshots, openImage, qemuSizeToStr } from '@guestkit/core';
 import { ensureImage } from '../../../test/helpers/images';
-import { be32, be64, copyImage, hashDevice, hashFile, patch, qemuImg, randomReads, rawHeader, readAt, tmpDir } from './qcow2-helpers';
+import { be32, be64, copyImage, hashDevice, hashFile, patch, qemuImg, randomReads, rawHeader, readAt, tmpDir, removeTmpDirs } from './qcow2-helpers';
+
+afterAll(removeTmpDirs);
 
 interface QemuSnapshot {
   id: string;

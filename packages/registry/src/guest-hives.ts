@@ -14,6 +14,7 @@
 
 import { GuestkitError } from '@guestkit/core';
 import { Hive, type HiveOptions } from './hive.js';
+import { parseBaseBlock } from './base-block.js';
 import type { LogFile } from './transaction-log.js';
 import { decodeDword, decodeString } from './value-types.js';
 
@@ -59,6 +60,16 @@ const WELL_KNOWN: Record<string, string> = {
   networkservice: 'S-1-5-20',
 };
 
+/** Whether a hive's base block says it is dirty (so that its logs are worth reading). */
+function isDirty(bytes: Uint8Array): boolean {
+  try {
+    const bb = parseBaseBlock(bytes, 'hive');
+    return bb.sequenceMismatch || !bb.checksumValid;
+  } catch {
+    return false;
+  }
+}
+
 /** Registry access to a Windows guest: maps paths to hives and opens (and caches) them. */
 export class GuestRegistry {
   readonly guest: WindowsGuestFiles;
@@ -82,9 +93,11 @@ export class GuestRegistry {
     const bytes = this.guest.readFile(file);
     if (!bytes) throw new GuestkitError('NOT_FOUND', `${file}: registry hive not found in the guest`);
     const logs: LogFile[] = [];
-    for (const sfx of ['.LOG1', '.LOG2', '.LOG']) {
-      const b = this.guest.readFile(file + sfx);
-      if (b && b.length > 0) logs.push({ name: file + sfx, bytes: b });
+    if (this.opts.replay !== false && isDirty(bytes)) {
+      for (const sfx of ['.LOG1', '.LOG2', '.LOG']) {
+        const b = this.guest.readFile(file + sfx);
+        if (b && b.length > 0) logs.push({ name: file + sfx, bytes: b });
+      }
     }
     const h = Hive.open(bytes, { ...this.opts, name: file, logs });
     this.hives.set(key, h);

@@ -171,8 +171,9 @@ export class RegKey {
     return this.offset === this.hive.base.rootCellOffset;
   }
 
+  private whatCache?: string;
   private what(): string {
-    return `key node at ${hex(this.offset)} (${JSON.stringify(this.nk.name)})`;
+    return (this.whatCache ??= `key node at ${hex(this.offset)} (${JSON.stringify(this.nk.name)})`);
   }
 
   /** Class name (UTF-16LE), or null when the key has none. */
@@ -304,6 +305,7 @@ export class RegValue {
   private what(): string {
     return `value ${JSON.stringify(this.vk.name)} of key ${JSON.stringify(this.key.name)} (vk at ${hex(this.offset)})`;
   }
+  private static readonly DATA = 'value data';
 
   /** The value's data. May be a view into the hive: copy it before changing it. */
   data(): Uint8Array {
@@ -321,12 +323,13 @@ export class RegValue {
     if (vk.dataSize > REGISTRY_LIMITS.maxValueBytes) {
       throw new GuestkitError('LIMIT', `${hive.name}: ${this.what()}: data of ${vk.dataSize} bytes exceeds the ${REGISTRY_LIMITS.maxValueBytes}-byte limit`);
     }
-    const cell = hive.cells.data(vk.dataOffset, `${this.what()}: data`);
-    if (vk.dataSize <= cell.length) return cell.raw(0, vk.dataSize);
-    if (hive.base.minorVersion >= 4 && cell.length >= 2 && cell.u8(0) === 0x64 && cell.u8(1) === 0x62) {
+    if (!hive.cells.isAllocated(vk.dataOffset)) hive.cells.data(vk.dataOffset, `${this.what()}: data`); // throws, naming it
+    const cell = hive.cells.raw(vk.dataOffset, RegValue.DATA);
+    if (vk.dataSize <= cell.length) return cell.subarray(0, vk.dataSize);
+    if (hive.base.minorVersion >= 4 && cell.length >= 2 && cell[0] === 0x64 && cell[1] === 0x62) {
       return readBigData(hive.cells, vk.dataOffset, vk.dataSize, this.what());
     }
-    throw new GuestkitError('CORRUPT', `${cell.what}: data size ${vk.dataSize} exceeds its cell (${cell.length} bytes)`);
+    throw new GuestkitError('CORRUPT', `${hive.name}: ${this.what()}: data size ${vk.dataSize} exceeds its cell (${cell.length} bytes)`);
   }
 }
 

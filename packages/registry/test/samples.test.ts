@@ -3,7 +3,7 @@
 // .reg exports against hivexregedit, transaction-log replay of the dirty ones (dirty-page
 // counts as listed), and the corrupted SYSTEM hive read partially with warnings.
 import { describe, expect, test } from 'vitest';
-import { openHiveFile, exportReg, REGEDIT_HEADER, typeName, type Hive, type RegKey } from '@guestkit/registry';
+import { openHiveFile, exportReg, filetimeToIso, REGEDIT_HEADER, typeName, type Hive, type RegKey } from '@guestkit/registry';
 import { isGuestkitError } from '@guestkit/core';
 import { hivexExport, regipy } from './helpers';
 
@@ -49,7 +49,22 @@ describe('regipy NTUSER.DAT (regf 1.3, lf lists)', () => {
     expect(run.values()[0].name).toBe('Sidebar');
     expect(run.values()[0].typeName).toBe('REG_EXPAND_SZ');
     expect(hive.get('software\\MICROSOFT\\windows\\currentversion\\run')!.offset).toBe(run.offset);
+    // Last written time as regipy's tests give it (reglookup prints 2012-04-03 21:19:54).
+    expect(run.lastWritten).toBe(129779615948377168n);
+    expect(filetimeToIso(run.lastWritten)).toBe('2012-04-03T21:19:54.837Z');
     expect(hive.dirty).toBe(false);
+  });
+});
+
+describe('regipy SYSTEM: class names', () => {
+  test('the Lsa JD, Skew1, GBG and Data keys keep the boot key in their class names', () => {
+    const h = openHiveFile(regipy('SYSTEM'), quiet);
+    for (const k of ['JD', 'Skew1', 'GBG', 'Data']) {
+      const key = h.get(`\\ControlSet001\\Control\\Lsa\\${k}`)!;
+      expect(key.nk.classNameLength).toBe(16);
+      expect(key.className()).toMatch(/^[0-9a-f]{8}$/);
+    }
+    expect(h.get('\\ControlSet001')!.className()).toBeNull();
   });
 });
 

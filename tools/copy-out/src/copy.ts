@@ -57,6 +57,15 @@ function lkind(p: string): 'none' | 'dir' | 'other' {
   }
 }
 
+function lstatOrNull(p: string) {
+  try {
+    return lstatSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fromSystemError(e, p);
+  }
+}
+
 /** Make room for a non-directory at `p`: remove a file or symlink there; a directory is an error. */
 function clearForFile(p: string): void {
   const k = lkind(p);
@@ -180,15 +189,22 @@ export class Copier {
       if (base === '.' || base === '..') throw new GuestkitError('USAGE', `${remote}: no file name to copy to`);
       const r = this.view.resolve(remote, { follow: false });
       const st = r.fs.stat(r.ino);
-      writeFile(join(localdir, base), r.fs, r.ino, st.size, 0o666);
+      const dest = join(localdir, base);
+      // guestfs download overwrites a file; a symlink there is not followed, nor removed.
+      if (lstatOrNull(dest)?.isSymbolicLink()) throw new GuestkitError('REFUSED', `${dest}: is a symbolic link; not writing through it`);
+      writeFile(dest, r.fs, r.ino, st.size, 0o666);
       this.stats.files++;
       this.stats.bytes += st.size;
       return;
     }
     if (type !== 'dir') throw new GuestkitError('UNSUPPORTED', `'${remote}' is not a file or directory`);
     const target = join(localdir, base);
-    if (base !== '.' && base !== '..' && !ensureDir(target)) {
-      throw new GuestkitError('IO', `${target}: cannot make the directory`);
+    if (base !== '.' && base !== '..') {
+      // LOCALDIR/NAME may already be a directory (merged into, as tar -x does); anything else
+      // there is the user's and is neither replaced nor followed.
+      const k = lkind(target);
+      if (k === 'other') throw new GuestkitError('REFUSED', `${target}: exists and is not a directory; not replaced`);
+      if (k === 'none') ensureDir(target);
     }
     this.copyTree(remote, target);
   }

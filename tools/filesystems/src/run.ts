@@ -115,7 +115,8 @@ function diskSpecs(argv: FilesystemsArgs, rawArgs: readonly string[]): DiskSpec[
 
 /**
  * The --blocksize in force for each -a, in order: like --format, it applies to the -a options
- * after it; "--blocksize" alone or "--blocksize=" goes back to the default.
+ * after it ("--blocksize=4096" or "--blocksize 4096"); "--blocksize" alone or "--blocksize="
+ * goes back to the default.
  */
 export function blocksizes(rawArgs: readonly string[]): (number | undefined)[] {
   const out: (number | undefined)[] = [];
@@ -128,10 +129,10 @@ export function blocksizes(rawArgs: readonly string[]): (number | undefined)[] {
       out.push(bs);
     } else if (a.startsWith('--add=') || (a.startsWith('-a') && a.length > 2 && !a.startsWith('--'))) {
       out.push(bs);
-    } else if (a === '--blocksize' || a === '--blocksize=') {
+    } else if (a === '--blocksize=' || (a === '--blocksize' && !/^\d+$/.test(rawArgs[i + 1] ?? ''))) {
       bs = undefined;
-    } else if (a.startsWith('--blocksize=')) {
-      const v = a.slice('--blocksize='.length);
+    } else if (a.startsWith('--blocksize')) {
+      const v = a === '--blocksize' ? rawArgs[++i] : a.slice('--blocksize='.length);
       const n = Number(v);
       if (n !== 512 && n !== 4096) throw new GuestkitError('USAGE', `--blocksize=${v}: the sector size must be 512 or 4096`);
       bs = n;

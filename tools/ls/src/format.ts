@@ -93,7 +93,6 @@ export interface LlEntry {
   name: string;
   st: GuestStat;
   link?: string;
-  /** Owner and group names: from the appliance's /etc/passwd and /etc/group (null: numeric). */
 }
 
 /** GNU ls's mode string (filemode.c): type, rwx with s/S t/T. */
@@ -150,7 +149,9 @@ export function formatLl(entries: LlEntry[], o: LlOptions, withTotal: boolean): 
       mode: modeString(st.mode),
       nlink: String(st.nlink),
       owner: o.user(st.uid) ?? String(st.uid),
+      ownerNumeric: o.user(st.uid) === undefined,
       group: o.group(st.gid) ?? String(st.gid),
+      groupNumeric: o.group(st.gid) === undefined,
       major: isDev ? `${major(st.rdev)},` : '',
       minor: isDev ? String(minor(st.rdev)) : '',
       size: isDev ? '' : String(st.size),
@@ -178,7 +179,10 @@ export function formatLl(entries: LlEntry[], o: LlOptions, withTotal: boolean): 
     const sizeCol = r.isDev
       ? `${pad(r.major, sizeW - minorW - 1)} ${pad(r.minor, minorW)}`
       : pad(r.size, sizeW);
-    lines.push(`${r.mode} ${pad(r.nlink, nlinkW)} ${r.owner.padEnd(ownerW)} ${r.group.padEnd(groupW)} ${sizeCol} ${r.time} ${r.name}`);
+    // GNU ls left-aligns names but right-aligns numeric ids.
+    const owner = r.ownerNumeric ? pad(r.owner, ownerW) : r.owner.padEnd(ownerW);
+    const group = r.groupNumeric ? pad(r.group, groupW) : r.group.padEnd(groupW);
+    lines.push(`${r.mode} ${pad(r.nlink, nlinkW)} ${owner} ${group} ${sizeCol} ${r.time} ${r.name}`);
   }
   return lines.map((l) => `${l}\n`).join('');
 }

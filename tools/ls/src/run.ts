@@ -166,12 +166,12 @@ async function lsL(view: GuestView, dir: string, now: number, out: Out, json: bo
   }
 }
 
-/** uid/gid → name, as GNU ls in the libguestfs appliance resolves them (its own /etc/passwd: root only). */
+/**
+ * uid/gid → name, as GNU ls in the libguestfs appliance resolves them: the appliance has no
+ * /etc/passwd or /etc/group, so every owner is numeric (the guest's own files are not used).
+ */
 function ownerNames(_view: GuestView): { user: (uid: number) => string | undefined; group: (gid: number) => string | undefined } {
-  return {
-    user: (uid) => (uid === 0 ? 'root' : undefined),
-    group: (gid) => (gid === 0 ? 'root' : undefined),
-  };
+  return { user: () => undefined, group: () => undefined };
 }
 
 function jsonEntry(path: string, st: GuestStat, link: string | undefined, checksum: string | undefined): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // A guest directory as a tar stream, as `tar -C /sysroot/DIR -cf - .` makes it in the
 // libguestfs appliance (daemon/tar.c do_tar_out, GNU tar): entries "./", "./etc/",
-// "./etc/fstab"...; numeric uid/gid with the appliance's names (root for 0, none for others)
-// unless --numeric-owner; whole-second mtimes; symlinks; hard links as links to the first
+// "./etc/fstab"...; numeric uid/gid and no owner names (the appliance has no /etc/passwd);
+// whole-second mtimes; symlinks; hard links as links to the first
 // name of the inode; device nodes and fifos; sockets skipped (GNU tar: "socket ignored");
 // xattrs as SCHILY.xattr.* pax records with --xattrs. Files stream through in 1 MiB reads
 // (sparse files are read hole by hole as zeros, never whole). Names a hostile filesystem
@@ -19,6 +19,7 @@ import {
 import { paxHeader, paxEntryBlocks, isPlainAscii } from './pax.js';
 
 export interface TarOptions {
+  /** guestfish tar-out numericowner:true; no names are written either way (see below). */
   numericOwner?: boolean;
   xattrs?: boolean;
   /** Glob patterns (tar --exclude): matched against each entry's name and its "./path". */
@@ -89,7 +90,9 @@ export async function writeGuestTar(view: GuestView, dir: string, pack: Pack, op
   let failure: unknown;
   pack.on('error', (e: unknown) => { failure = e; });
 
-  const owner = (id: number) => (opts.numericOwner ? undefined : id === 0 ? 'root' : undefined);
+  // GNU tar in the appliance finds no /etc/passwd or /etc/group there: no names, ever, so
+  // tar -x maps owners by number. (--numeric-owner is accepted and changes nothing.)
+  const owner = (_id: number): string | undefined => undefined;
 
   /** Emit one entry; file data is streamed from (fs, ino). */
   const emit = async (name: string, st: Stat, fs: Filesystem, ino: number, extra: { type: string; linkname?: string }) => {
@@ -126,7 +129,9 @@ export async function writeGuestTar(view: GuestView, dir: string, pack: Pack, op
     }
     const isFile = extra.type === 'file';
     const h: Headers = {
-      name: headerName, type: extra.type, mode: st.mode & 0o7777,
+      // The whole st_mode: tar-stream masks it to 07777, but would replace a 0 (a file with
+      // no permission bits) by its default 0644.
+      name: headerName, type: extra.type, mode: st.mode,
       uid, gid, uname: owner(st.uid), gname: owner(st.gid), mtime: new Date(mtime * 1000),
       size: isFile ? st.size : 0,
     };
@@ -182,7 +187,12 @@ export async function writeGuestTar(view: GuestView, dir: string, pack: Pack, op
   const rel = (p: string) => `.${p.slice(dir.length === 1 ? 0 : dir.length)}`;
   const walkErrors: GuestkitError[] = [];
   for (const e of view.walk(dir, {
-    onError: (p, err) => { walkErrors.push(err); warn(`${p}: ${err.message}`); },
+    onError: (p, err) => {
+      // A directory loop is left out like GNU tar leaves out what it has already archived;
+      // a directory that cannot be read makes the archive incomplete: an error.
+      if (err.code !== 'LOOP') walkErrors.push(err);
+      warn(`${p}: ${err.message}`);
+    },
     descend: (d) => !excluded(rel(d.path), d.name),
   })) {
     const name = rel(e.path);

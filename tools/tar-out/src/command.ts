@@ -27,7 +27,7 @@ export const command: CommandModule<object, TarOutArgs> = {
       .option('bzip2', { alias: 'j', type: 'boolean', describe: 'Compress with bzip2 (system bzip2)' })
       .option('zstd', { type: 'boolean', describe: 'Compress with zstd (system zstd)' })
       .option('compress', { type: 'string', describe: 'Compression: gzip, xz, bzip2, zstd (guestfish tar-out compress:)', requiresArg: true })
-      .option('numeric-owner', { type: 'boolean', describe: 'Numeric owners only (no user/group names)' })
+      .option('numeric-owner', { type: 'boolean', describe: 'Numeric owners only (as without it: the appliance tar writes no names)' })
       .option('xattrs', { type: 'boolean', describe: 'Store extended attributes (pax SCHILY.xattr.*)' })
       .option('exclude', { type: 'string', array: true, describe: 'Leave out entries matching a glob (repeatable)', requiresArg: true }) as unknown as Argv<TarOutArgs>,
   handler: async (argv) => {

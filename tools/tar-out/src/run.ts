@@ -60,17 +60,22 @@ async function writeOutput(pack: tarStream.Pack, fd: number | 'stdout', comp: Co
 export async function run(argv: TarOutArgs, rawArgs: readonly string[] = hideBin(process.argv)): Promise<void> {
   await runTool(argv, async () => {
     const comp = compressorOf(argv);
+    // yargs does not hand a lone "-" through as a positional: read it from the arguments.
+    const tarfile = rawArgs.includes('-') ? '-' : String(argv.tarfile);
+    if (tarfile === '' || typeof argv.tarfile === 'boolean' && tarfile !== '-') {
+      throw new GuestkitError('USAGE', 'tar-out needs a guest directory and a tar file (or - for stdout)');
+    }
     const g = openGuestFromArgs(argv, rawArgs, { implyInspector: true });
     try {
       // Fail before creating anything when the directory is not there.
       g.view.resolve(argv.dir, { follow: true });
       const opts = { numericOwner: !!argv['numeric-owner'], xattrs: !!argv.xattrs, excludes: argv.exclude ?? [] };
-      if (argv.tarfile === '-') {
+      if (tarfile === '-') {
         const pack = tarStream.pack();
         await Promise.all([writeGuestTar(g.view, argv.dir, pack, opts).catch((e) => { pack.destroy(e); throw e; }), writeOutput(pack, 'stdout', comp)]);
         return;
       }
-      const tmp = join(dirname(argv.tarfile), `.${basename(argv.tarfile)}.guestkit-${process.pid}.tmp`);
+      const tmp = join(dirname(tarfile), `.${basename(tarfile)}.guestkit-${process.pid}.tmp`);
       let fd: number;
       try {
         fd = openSync(tmp, 'wx', 0o644);
@@ -85,9 +90,9 @@ export async function run(argv: TarOutArgs, rawArgs: readonly string[] = hideBin
         closeSync(fd);
         fd = -1;
         try {
-          renameSync(tmp, argv.tarfile);
+          renameSync(tmp, tarfile);
         } catch (e) {
-          throw fromSystemError(e, argv.tarfile);
+          throw fromSystemError(e, tarfile);
         }
         ok = true;
       } finally {

@@ -8,6 +8,7 @@ import { openFat } from './fat/index.js';
 import { openExt } from './ext/index.js';
 import { openNtfs } from './ntfs/index.js';
 import { openXfs } from './xfs/index.js';
+import { openBtrfs } from './btrfs/index.js';
 
 export interface FsOpenOptions {
   /** ext3/4: replay the journal into an in-memory overlay when recovery is needed (default true). */
@@ -17,7 +18,7 @@ export interface FsOpenOptions {
 }
 
 /** Filesystem types guestkit can read. */
-export const READABLE_FS_TYPES: readonly string[] = ['vfat', 'msdos', 'fat', 'ext2', 'ext3', 'ext4', 'ntfs', 'xfs'];
+export const READABLE_FS_TYPES: readonly string[] = ['vfat', 'msdos', 'fat', 'ext2', 'ext3', 'ext4', 'ntfs', 'xfs', 'btrfs'];
 
 export function openFilesystem(dev: BlockDevice, type: string, opts: FsOpenOptions = {}): Filesystem {
   switch (type) {
@@ -25,6 +26,7 @@ export function openFilesystem(dev: BlockDevice, type: string, opts: FsOpenOptio
     case 'ext2': case 'ext3': case 'ext4': return openExt(dev, opts);
     case 'ntfs': return openNtfs(dev, opts);
     case 'xfs': return openXfs(dev, opts);
+    case 'btrfs': return openBtrfs(dev, opts);
     default:
       throw new GuestkitError('UNSUPPORTED', `${dev.description}: cannot read a ${type} filesystem (not supported yet)`);
   }

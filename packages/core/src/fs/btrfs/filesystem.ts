@@ -341,8 +341,7 @@ export class BtrfsFilesystem implements Filesystem {
     return loc.oid === BTRFS_EMPTY_SUBVOL_DIR_OBJECTID;
   }
 
-  private inode(loc: Loc): InodeItem {
-    const h = this.handle(loc);
+  private inode(loc: Loc, h = this.handle(loc)): InodeItem {
     let ino = this.inodes.get(h);
     if (!ino) {
       if (this.isPlaceholder(loc)) {
@@ -362,7 +361,7 @@ export class BtrfsFilesystem implements Filesystem {
 
   stat(h: number): Stat {
     const loc = this.loc(h);
-    const i = this.inode(loc);
+    const i = this.inode(loc, h);
     const type = i.mode & S_IFMT;
     const ss = this.sb.sectorSize;
     return {
@@ -498,6 +497,17 @@ export class BtrfsFilesystem implements Filesystem {
     }
     if (cur < end) buf.fill(0, cur - pos, end - pos);
     return len;
+  }
+
+  /** The file extent items of a file, in file order (like `filefrag -v`; for tools and tests). */
+  fileExtents(h: number): FileExtent[] {
+    const loc = this.loc(h);
+    if (this.isPlaceholder(loc)) return [];
+    const out: FileExtent[] = [];
+    for (const it of this.treeOf(loc).range(searchKey(loc.oid, BTRFS_EXTENT_DATA_KEY, 0), searchKey(loc.oid, BTRFS_EXTENT_DATA_KEY, U64_MAX))) {
+      out.push(parseFileExtent(it.data, it.key.offset));
+    }
+    return out;
   }
 
   /** Fill `out` with the extent's bytes from `skip` bytes into the part the item covers. */

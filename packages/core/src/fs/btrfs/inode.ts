@@ -36,13 +36,20 @@ export interface InodeItem {
   otime: Timespec;
 }
 
+/** u64 from two bounds-checked u32 halves (no BigInt on this hot path); CORRUPT above 2^53. */
+function u64(b: Bytes, off: number): number {
+  const hi = b.u32le(off + 4);
+  if (hi >= 0x200000) throw new GuestkitError('CORRUPT', `${b.what}: 64-bit field at offset ${off} is too large`);
+  return hi * 2 ** 32 + b.u32le(off);
+}
+
+/** struct btrfs_timespec: sec as a signed 64-bit count (two's complement), nsec. */
 function timespec(b: Bytes, off: number): Timespec {
-  const sec = b.i64le(off);
+  const lo = b.u32le(off);
+  const hi = b.i32le(off + 4);
+  if (hi >= 0x200000 || hi < -0x200000) throw new GuestkitError('CORRUPT', `${b.what}: time at offset ${off} is out of range`);
   const nsec = b.u32le(off + 8);
-  if (sec > BigInt(Number.MAX_SAFE_INTEGER) || sec < -BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new GuestkitError('CORRUPT', `${b.what}: time ${sec} at offset ${off} is out of range`);
-  }
-  return { sec: Number(sec), nsec: nsec < 1_000_000_000 ? nsec : 0 };
+  return { sec: hi * 2 ** 32 + lo, nsec: nsec < 1_000_000_000 ? nsec : 0 };
 }
 
 export function parseInodeItem(b: Bytes): InodeItem {
@@ -50,15 +57,15 @@ export function parseInodeItem(b: Bytes): InodeItem {
     throw new GuestkitError('CORRUPT', `${b.what}: INODE_ITEM of ${b.length} bytes (${BTRFS_INODE_ITEM_SIZE} expected)`);
   }
   return {
-    generation: b.u64le(0),
-    size: b.u64le(16),
-    nbytes: b.u64le(24),
+    generation: u64(b, 0),
+    size: u64(b, 16),
+    nbytes: u64(b, 24),
     nlink: b.u32le(40),
     uid: b.u32le(44),
     gid: b.u32le(48),
     mode: b.u32le(52),
-    rdev: Number(b.u64leBig(56) & 0xffffffffn),
-    flags: Number(b.u64leBig(64) & 0xffffffffn),
+    rdev: b.u32le(56),
+    flags: b.u32le(64),
     atime: timespec(b, 112),
     ctime: timespec(b, 124),
     mtime: timespec(b, 136),

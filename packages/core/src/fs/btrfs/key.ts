@@ -55,8 +55,23 @@ export function compareKeyAt(dv: DataView, off: number, k: SearchKey): number {
 }
 
 /** Compare two disk keys at byte offsets of (possibly different) views. */
-export function compareKeysAt(da: DataView, oa: number, db: DataView, ob: number): number {
-  return compareKeyAt(da, oa, readSearchKey(db, ob));
+export function compareDiskKeys(da: DataView, oa: number, db: DataView, ob: number): number {
+  let a = da.getUint32(oa + 4, true);
+  let b = db.getUint32(ob + 4, true);
+  if (a !== b) return a < b ? -1 : 1;
+  a = da.getUint32(oa, true);
+  b = db.getUint32(ob, true);
+  if (a !== b) return a < b ? -1 : 1;
+  a = da.getUint8(oa + 8);
+  b = db.getUint8(ob + 8);
+  if (a !== b) return a < b ? -1 : 1;
+  a = da.getUint32(oa + 13, true);
+  b = db.getUint32(ob + 13, true);
+  if (a !== b) return a < b ? -1 : 1;
+  a = da.getUint32(oa + 9, true);
+  b = db.getUint32(ob + 9, true);
+  if (a !== b) return a < b ? -1 : 1;
+  return 0;
 }
 
 export function readSearchKey(dv: DataView, off: number): SearchKey {

@@ -17,22 +17,22 @@ import { GuestkitError } from '../../errors.js';
 import { BoundedCache } from './cache.js';
 import { canVerify, csumMatches, csumTypeName } from './csum.js';
 import type { BtrfsDevices } from './devices.js';
-import { compareKeyAt, formatKey, readKeyDv, readSearchKey, type Key, type SearchKey } from './key.js';
+import { compareDiskKeys, compareKeyAt, formatKey, readKeyDv, type Key, type SearchKey } from './key.js';
 import { BTRFS_MAX_LEVEL, type Superblock } from './superblock.js';
 
 export const BTRFS_HEADER_SIZE = 101;
 export const BTRFS_ITEM_SIZE = 25;
 export const BTRFS_KEY_PTR_SIZE = 33;
-/** Tree blocks kept parsed (per generation of the cache: up to twice this many). */
-const TREE_BLOCK_CACHE = 1024;
+/** Bytes of tree blocks kept parsed per cache generation (the cache holds up to twice this). */
+const TREE_BLOCK_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** What a parent (or the superblock / root item) says about a block. */
 export interface BlockExpect {
   level: number;
   /** Transaction id the pointer records (0: unknown). */
   generation: number;
-  /** The parent's key for this block (null for a root). */
-  firstKey: SearchKey | null;
+  /** Where the parent's key for this block is (null for a root). */
+  firstKey: { dv: DataView; off: number } | null;
 }
 
 export class TreeBlock {
@@ -79,7 +79,7 @@ export class TreeBlock {
     if (start < BTRFS_HEADER_SIZE + this.nritems * BTRFS_ITEM_SIZE || start + size > this.buf.length) {
       throw new GuestkitError('CORRUPT', `${this.what}: item ${i} data (${off}+${size}) is outside the leaf`);
     }
-    return new Bytes(this.buf.subarray(start, start + size), `${this.what} item ${i} ${formatKey(this.key(i))}`);
+    return new Bytes(this.buf.subarray(start, start + size), `${this.what} item ${i}`);
   }
 
   /** Node: the child pointer of slot `i`. */
@@ -126,7 +126,7 @@ export class TreeBlock {
 
 /** Reads, verifies and caches tree blocks. */
 export class TreeBlockReader {
-  private readonly cache = new BoundedCache<number, TreeBlock>(TREE_BLOCK_CACHE);
+  private readonly cache: BoundedCache<number, TreeBlock>;
   readonly verify: boolean;
   /** Blocks read from disk (for tests and benchmarks). */
   reads = 0;
@@ -137,6 +137,7 @@ export class TreeBlockReader {
     private readonly note: (m: string) => void,
   ) {
     this.verify = canVerify(sb.csumType);
+    this.cache = new BoundedCache(Math.max(64, Math.floor(TREE_BLOCK_CACHE_BYTES / sb.nodeSize)));
   }
 
   read(logical: number, expect: BlockExpect, what: string): TreeBlock {
@@ -192,7 +193,7 @@ export class TreeBlockReader {
       return `level ${b.level}, expected ${e.level}`;
     }
     if (e.generation && b.generation !== e.generation) return `generation ${b.generation}, its parent expects ${e.generation} (stale or misdirected)`;
-    if (e.firstKey && b.nritems > 0 && b.cmp(0, e.firstKey) !== 0) {
+    if (e.firstKey && b.nritems > 0 && !sameKey(b.dv, b.keyOff(0), e.firstKey.dv, e.firstKey.off)) {
       return `first key ${formatKey(b.key(0))} differs from its parent's key`;
     }
     return null;
@@ -203,10 +204,14 @@ export class TreeBlockReader {
     if (BTRFS_HEADER_SIZE + b.nritems * per > b.buf.length) return `${b.nritems} items do not fit in the block`;
     if (b.level > 0 && b.nritems === 0) return 'node without pointers';
     for (let i = 1; i < b.nritems; i++) {
-      if (compareKeyAt(b.dv, b.keyOff(i), readSearchKey(b.dv, b.keyOff(i - 1))) <= 0) return `keys out of order at slot ${i}`;
+      if (compareDiskKeys(b.dv, b.keyOff(i), b.dv, b.keyOff(i - 1)) <= 0) return `keys out of order at slot ${i}`;
     }
     return null;
   }
+}
+
+function sameKey(a: DataView, ao: number, b: DataView, bo: number): boolean {
+  return compareDiskKeys(a, ao, b, bo) === 0;
 }
 
 export interface Item {
@@ -232,10 +237,14 @@ export class Tree {
     return this.reader.read(this.rootBytenr, { level: this.rootLevel, generation: this.rootGeneration, firstKey: null }, this.name);
   }
 
-  private child(parent: TreeBlock, slot: number): TreeBlock {
+  private child(parent: TreeBlock, slot: number, ancestors: readonly { block: TreeBlock }[] = []): TreeBlock {
+    const ptr = parent.blockptr(slot);
+    if (ptr === parent.bytenr || ancestors.some((a) => a.block.bytenr === ptr)) {
+      throw new GuestkitError('LOOP', `${this.name}: tree block ${parent.bytenr} (level ${parent.level}) points back to block ${ptr} above it (the tree loops)`);
+    }
     return this.reader.read(
-      parent.blockptr(slot),
-      { level: parent.level - 1, generation: parent.ptrGeneration(slot), firstKey: readSearchKey(parent.dv, parent.keyOff(slot)) },
+      ptr,
+      { level: parent.level - 1, generation: parent.ptrGeneration(slot), firstKey: { dv: parent.dv, off: parent.keyOff(slot) } },
       this.name,
     );
   }
@@ -247,18 +256,20 @@ export class Tree {
     while (block.level > 0) {
       const slot = block.lastLE(min);
       path.push({ block, slot });
-      block = this.child(block, slot);
+      block = this.child(block, slot, path);
     }
     let slot = block.firstGE(min);
-    let last: SearchKey | null = null;
+    let lastDv: DataView | null = null;
+    let lastOff = 0;
     for (;;) {
       for (; slot < block.nritems; slot++) {
         const ko = block.keyOff(slot);
         if (compareKeyAt(block.dv, ko, max) > 0) return;
-        if (last && compareKeyAt(block.dv, ko, last) <= 0) {
+        if (lastDv && compareDiskKeys(block.dv, ko, lastDv, lastOff) <= 0) {
           throw new GuestkitError('LOOP', `${this.name}: key ${formatKey(block.key(slot))} in tree block ${block.bytenr} does not follow the previous key (the tree loops or is out of order)`);
         }
-        last = readSearchKey(block.dv, ko);
+        lastDv = block.dv;
+        lastOff = ko;
         yield { key: block.key(slot), data: block.itemData(slot) };
       }
       // Next leaf: climb to the first ancestor with a slot to the right, then down its left edge.
@@ -270,10 +281,10 @@ export class Tree {
       }
       if (!top) return;
       if (top.block.cmp(top.slot, max) > 0) return;
-      block = this.child(top.block, top.slot);
+      block = this.child(top.block, top.slot, path);
       while (block.level > 0) {
         path.push({ block, slot: 0 });
-        block = this.child(block, 0);
+        block = this.child(block, 0, path);
       }
       slot = 0;
     }
@@ -290,9 +301,11 @@ export class Tree {
   /** The last item with key <= k, or null. */
   findLE(k: SearchKey): (Item & { cmp: number }) | null {
     let block = this.root();
+    const path: { block: TreeBlock }[] = [];
     while (block.level > 0) {
       const slot = block.lastLE(k);
-      block = this.child(block, slot);
+      path.push({ block });
+      block = this.child(block, slot, path);
     }
     if (block.nritems === 0) return null;
     const slot = block.lastLE(k);

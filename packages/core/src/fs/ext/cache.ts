@@ -1,44 +1,55 @@
-// A bounded least-recently-used cache (Map insertion order). Holds metadata blocks and
-// parsed inodes of one open filesystem; its capacity is a count of entries.
+// A bounded cache with least-recently-used-like eviction, in two generations: entries are
+// added to the young generation; when it holds half the capacity, it becomes the old one
+// and the previous old generation is dropped whole. A hit in the old generation moves the
+// entry back to the young one. Every operation is O(1) (no per-entry deletes, which make
+// V8 Maps slow to iterate), and at most `capacity` entries are held.
+// Holds metadata blocks and parsed inodes of one open filesystem.
 
 export class LruCache<K, V> {
-  private readonly map = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
   hits = 0;
   misses = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number) {
+    this.half = Math.max(1, Math.floor(capacity / 2));
+  }
 
   get(k: K): V | undefined {
-    const v = this.map.get(k);
+    let v = this.young.get(k);
+    if (v !== undefined) {
+      this.hits++;
+      return v;
+    }
+    v = this.old.get(k);
     if (v === undefined) {
       this.misses++;
       return undefined;
     }
     this.hits++;
-    // Move to the most-recent end.
-    this.map.delete(k);
-    this.map.set(k, v);
+    this.set(k, v);
     return v;
   }
 
   has(k: K): boolean {
-    return this.map.has(k);
+    return this.young.has(k) || this.old.has(k);
   }
 
   set(k: K, v: V): void {
-    if (this.map.has(k)) this.map.delete(k);
-    else if (this.map.size >= this.capacity) {
-      const oldest = this.map.keys().next().value as K;
-      this.map.delete(oldest);
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
     }
-    this.map.set(k, v);
+    this.young.set(k, v);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 
   clear(): void {
-    this.map.clear();
+    this.young = new Map();
+    this.old = new Map();
   }
 }

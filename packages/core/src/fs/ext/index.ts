@@ -96,8 +96,6 @@ export interface ExtOpenOptions {
 
 /** Bytes read in one pread when streaming directory blocks. */
 const DIR_READ_CHUNK = 256 * 1024;
-/** Bytes read ahead into the block cache when a small directory misses it. */
-const DIR_READAHEAD_BYTES = 64 * 1024;
 /** Inode-table blocks read at once when an inode misses the cache. */
 const INODE_READAHEAD_BYTES = 64 * 1024;
 /** Parsed inodes kept. */
@@ -153,6 +151,8 @@ export class ExtFs implements Filesystem, ExtContext {
   private overlayKeys: Float64Array = new Float64Array(0);
   private journalRead: ((jblk: number) => Uint8Array) | null = null;
   private csumWarnings = 0;
+  /** Reused read-ahead buffer. */
+  private scratch = new Uint8Array(0);
   private statfsCache?: StatFs;
   private readonly dirOpts: DirParseOptions;
 
@@ -323,15 +323,20 @@ export class ExtFs implements Filesystem, ExtContext {
     return buf;
   }
 
-  /** Read `count` blocks at once into the cache (inode-table read-ahead). */
+  /**
+   * Read `count` blocks at once into the cache (read-ahead for inode tables and small
+   * directories). Each cached block is its own copy, so a cached block never pins the
+   * whole read-ahead buffer.
+   */
   private prefetch(pblk: number, count: number, what: string): void {
     const bs = this.sb.blockSize;
     count = Math.min(count, this.sb.s_blocks_count - pblk);
     if (count <= 1) return;
     this.stats.metaReads++;
-    const buf = new Uint8Array(count * bs);
+    if (this.scratch.length < count * bs) this.scratch = new Uint8Array(count * bs);
+    const buf = this.scratch.subarray(0, count * bs);
     this.readPhysBlocks(buf, pblk, count, what);
-    for (let i = 0; i < count; i++) if (!this.blocks.has(pblk + i)) this.blocks.set(pblk + i, buf.subarray(i * bs, (i + 1) * bs));
+    for (let i = 0; i < count; i++) if (!this.blocks.has(pblk + i)) this.blocks.set(pblk + i, buf.slice(i * bs, (i + 1) * bs));
   }
 
   // ---- groups and inodes ---------------------------------------------------------------
@@ -439,7 +444,7 @@ export class ExtFs implements Filesystem, ExtContext {
     const i = c.inode;
     const t = i.i_mode & S_IFMT;
     if (t === S_IFDIR) throw new GuestkitError('IS_DIR', `${this.where}: inode ${ino} is a directory`);
-    if (!Number.isSafeInteger(pos) || pos < 0) throw new GuestkitError('USAGE', `read at invalid offset ${pos}`);
+    if (!Number.isInteger(pos) || pos < 0) throw new GuestkitError('USAGE', `read at invalid offset ${pos}`);
     if (t !== S_IFREG && t !== S_IFLNK) return 0;
     if (pos >= i.i_size || buf.length === 0) return 0;
     this.checkReadable(i, 'contents');
@@ -551,9 +556,10 @@ export class ExtFs implements Filesystem, ExtContext {
   }
 
   /**
-   * Directory blocks as (lblk, buffer) chunks. Long contiguous runs come in one read; short
-   * ones (most directories are a block or two) through the block cache with read-ahead, so
-   * that walking many small directories costs few preads. Holes are skipped.
+   * Directory blocks as (lblk, buffer) chunks: each contiguous run (up to DIR_READ_CHUNK)
+   * comes in one pread. No read-ahead: directories are spread over the block groups (the
+   * Orlov allocator), so neighbouring blocks are rarely the next directory. Holes are
+   * skipped.
    */
   private *dirChunks(c: CachedInode): Generator<{ lblk: number; buf: Uint8Array; count: number }> {
     const i = c.inode;
@@ -561,22 +567,13 @@ export class ExtFs implements Filesystem, ExtContext {
     const nblocks = Math.ceil(i.i_size / bs);
     const m = this.mapper(c);
     const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
-    const raBlocks = Math.max(1, Math.floor(DIR_READAHEAD_BYTES / bs));
     let lblk = 0;
     while (lblk < nblocks) {
       const r = m.map(lblk, Math.min(nblocks - lblk, chunkBlocks));
       if (r.pblk >= 0 && !r.unwritten) {
-        const what = `directory inode ${i.ino} blocks ${lblk}..${lblk + r.len - 1}`;
-        if (r.len >= raBlocks) {
-          const buf = new Uint8Array(r.len * bs);
-          this.readPhysBlocks(buf, r.pblk, r.len, what);
-          yield { lblk, buf, count: r.len };
-        } else {
-          for (let k = 0; k < r.len; k++) {
-            if (!this.blocks.has(r.pblk + k)) this.prefetch(r.pblk + k, raBlocks, what);
-            yield { lblk: lblk + k, buf: this.metaBlock(r.pblk + k, what), count: 1 };
-          }
-        }
+        const buf = new Uint8Array(r.len * bs);
+        this.readPhysBlocks(buf, r.pblk, r.len, `directory inode ${i.ino} blocks ${lblk}..${lblk + r.len - 1}`);
+        yield { lblk, buf, count: r.len };
       }
       lblk += r.len;
     }
