@@ -6,7 +6,7 @@
 // else is reused from the cache ($GUESTKIT_IMAGE_CACHE, default ~/.cache/guestkit/images).
 // Outputs appear under images/out/<recipe>/ (a symlink into the cache); they are git-ignored.
 //
-//   node images/build.mjs            build every recipe
+//   node images/build.mjs            build every recipe (except `explicit: true` ones)
 //   node images/build.mjs NAME...    build these (and what they depend on)
 //   node images/build.mjs --list     list recipes with their cache state
 
@@ -81,7 +81,8 @@ if (args[0] === '--list') {
   }
   process.exit(0);
 }
-const names = args.length ? args : [...recipes.keys()];
+// Recipes marked `explicit` (benchmark-only, large) are built only when named.
+const names = args.length ? args : [...recipes.values()].filter((r) => !r.explicit).map((r) => r.name);
 const done = new Set();
 let failed = 0;
 for (const n of names) {
