@@ -12,7 +12,7 @@ import { lstatSync, readFileSync, readlinkSync, readdirSync, mkdtempSync, rmSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
-  DiskSet, GuestView, GuestkitError, inspectAndMount, setWarningSink, fileTypeOfMode, major, minor,
+  DiskSet, GuestView, GuestkitError, inspectAndMount, setWarningSink, fileTypeOfMode, major, minor, windowsPath,
   type GuestStat,
 } from '@guestkit/core';
 import { ensureImage, sample } from './helpers/images';
@@ -203,6 +203,17 @@ describe('symlinks stay inside the guest', () => {
     const up = view.resolve('/boot/..');
     expect([up.mount.id, up.ino]).toEqual([root.mount.id, root.ino]);
     expect(view.stat('/boot').dev).not.toBe(view.stat('/').dev);
+  });
+});
+
+describe('Windows-style paths (virt-cat on a Windows guest)', () => {
+  it('take a drive letter, backslashes and any case; keep what is not found as given', () => {
+    expect(windowsPath(view, 'C:\\ETC\\HostName')).toBe('/etc/hostname');
+    expect(windowsPath(view, 'c:/DATA/names/WITH SPACE.TXT')).toBe('/data/names/with space.txt');
+    expect(windowsPath(view, '\\Boot\\GRUB\\grub.CFG')).toBe('/boot/grub/grub.cfg');
+    expect(windowsPath(view, 'C:')).toBe('/');
+    expect(windowsPath(view, '\\nope\\X')).toBe('/nope/X');
+    expect(errCode(() => windowsPath(view, 'D:\\x'))).toBe('NOT_FOUND');
   });
 });
 

@@ -13,6 +13,7 @@ import {
 } from '@guestkit/inspect';
 import { GuestkitError, GuestView, type Filesystem } from '@guestkit/core';
 import { sample, ROOT } from './helpers/images.js';
+import { canonApps } from './helpers/inspector.js';
 
 const expectedApps = (name: string) => {
   const xml = readFileSync(sample(`guestfs-tools/expected-${name}.img.xml`), 'utf8');
@@ -31,7 +32,9 @@ describe('rpmdb.sqlite', () => {
       const os: OperatingSystem = { root: '/dev/x', majorVersion: 0, minorVersion: 0, mountpoints: [], filesystems: [], driveMappings: [], applications: apps };
       const xml = inspectorXml([os]);
       const ours = xml.slice(xml.indexOf('<applications>'), xml.indexOf('</applications>') + '</applications>'.length);
-      expect(ours.replace(/>\s+</g, '><')).toBe(expectedApps('fedora').replace(/>\s+</g, '><'));
+      // Two gpg-pubkey packages share a name: libguestfs sorts with qsort (not stable), so their
+      // relative order is glibc's accident; compare with same-name entries as an unordered group.
+      expect(canonApps(xml)).toBe(canonApps(expectedApps('fedora')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -35,12 +35,15 @@ beforeAll(() => {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+const imageSha = new Map<string, string>();
+
 function imagesMatchGoldens(tool: string): string | null {
   const f = join(ROOT, 'test/goldens', tool, 'IMAGES.sha256');
   if (!existsSync(f)) return 'no IMAGES.sha256';
   for (const line of readFileSync(f, 'utf8').trim().split('\n')) {
     const [want, path] = line.split(/\s+/);
-    const got = sha(readFileSync(join(ROOT, path)));
+    if (!imageSha.has(path)) imageSha.set(path, sha(readFileSync(join(ROOT, path))));
+    const got = imageSha.get(path);
     if (got !== want) return `${path} is not the image the goldens were made from (rebuild it, or regenerate the goldens)`;
   }
   return null;

@@ -17,7 +17,8 @@ export const EXT_FAKE_TIME = 1_600_000_000;
 export const EXT_CTIME = 1_650_000_000;
 
 function extEnv() {
-  return { ...process.env, E2FSPROGS_FAKE_TIME: String(EXT_FAKE_TIME), MKE2FS_CONFIG: '/etc/mke2fs.conf' };
+  // E2FSCK_TIME: e2fsck's clock (s_lastcheck, s_wtime), which ignores E2FSPROGS_FAKE_TIME.
+  return { ...process.env, E2FSPROGS_FAKE_TIME: String(EXT_FAKE_TIME), E2FSCK_TIME: String(EXT_FAKE_TIME), MKE2FS_CONFIG: '/etc/mke2fs.conf' };
 }
 
 /** Run e2fsck; exit status 0 or 1 (errors corrected) are success. */

@@ -2,7 +2,8 @@
 // after a crash), written with debugfs's journal writer (journal_open / journal_write /
 // journal_close). Two images from the Linux fixture tree:
 //   ext4/ext4-journal.img  4 KiB blocks, 64bit, journal checksum v3
-//   ext3/ext3-journal.img  1 KiB blocks, 32-bit block numbers, no journal checksums
+//   ext3/ext3-journal.img  1 KiB blocks, 32-bit block numbers, no journal checksums (its
+//                          directories indexed with the TEA hash, signed)
 // For each, "after.img" is the image the transactions describe (made by debugfs edits on a
 // copy: a new file whose first block starts with the jbd2 magic, so its journal copy is
 // escaped; a new directory; a removed file; a changed mode and owner), and "fsck.img" is the
@@ -140,6 +141,7 @@ export default {
         hashSeed: 'e3e3e3e3-0a11-4000-8000-0000000000a8',
         label: 'ext3-journal',
         tree: {},
+        hashAlg: 'tea',
       },
       { checksums: false },
     );

@@ -39,7 +39,7 @@ umount $M
 `;
 }
 
-function applianceScript(imgs) {
+export function applianceScript() {
   const [v5, v4] = MAIN;
   const S = ['set -eu', 'mkdir -p /sysroot/mnt /sysroot/out'];
   for (const m of MAIN) {
@@ -49,25 +49,27 @@ function applianceScript(imgs) {
     S.push(`umount /sysroot/mnt/${m.name}`);
     S.push(oracleSnippet(m.name, uuid, true));
   }
-  // Sparse inode chunks: take all free space with one preallocated file (after emptying the
-  // reserve pool), punch 4-block holes at 8-block-aligned AG offsets (an inode chunk is 8
-  // blocks, the sparse alignment 4), then create files: their inodes must go in sparse chunks.
+  // Sparse inode chunks: empty the reserve pool, take all free space with preallocated files,
+  // then punch 7 of every 8 blocks (AG offsets 8k+1 .. 8k+7): no free extent can hold a full
+  // 8-block chunk (which needs 8 + alignment slack), every one can hold a 4-block sparse piece
+  // (4 + 3 slack = 7), so the files created next get their inodes in sparse chunks. The image
+  // has no finobt/reflink, whose per-AG reservations would keep unfragmented space free.
   const sp = XFS_TREE.spinodes.uuid;
   S.push(`
 M=/sysroot/mnt/spinodes; mkdir -p $M; mount UUID=${sp} $M
 xfs_io -x -c 'resblks 0' $M >/dev/null
-xfs_io -f -c 'falloc 0 400m' $M/filler 2>/dev/null || true
-xfs_bmap -v $M/filler | head -5
-xfs_bmap -v $M/filler | awk 'NR>2 && $6 != "" {
-  split($2, f, /[\\[\\].:]+/); split($5, a, /[().]+/);
-  fo = f[2]; a1 = a[2]; a2 = a[3];
-  for (x = int((a1 + 63) / 64) * 64; x + 32 <= a2 + 1; x += 64) printf "fpunch %d %d\\n", (fo + x - a1) * 512, 32 * 512
-}' > /tmp/punch
-echo "punches: $(wc -l < /tmp/punch)"
-xfs_io $M/filler < /tmp/punch
-df $M
+i=0; for sz in 16m 1m 64k 4k; do while xfs_io -f -c "falloc 0 $sz" $M/filler$i 2>/dev/null; do i=$((i+1)); done; rm -f $M/filler$i; done
+for f in $M/filler*; do
+  xfs_bmap -v $f | gawk 'NR>2 && $6 != "" {
+    split($2, f, /[\\[\\].:]+/); split($5, a, /[().]+/);
+    fo = f[2]; a1 = a[2]; a2 = a[3];
+    for (x = int((a1 + 63) / 64) * 64; x + 64 <= a2 + 1; x += 64) printf "fpunch %d %d\\n", (fo + x + 8 - a1) * 512, 56 * 512
+  }' > /tmp/punch
+  xfs_io $f < /tmp/punch 2>/dev/null
+done
+sync
 mkdir $M/inodes
-i=0; while [ $i -lt 300 ]; do echo "file $i" > $M/inodes/f$i; i=$((i+1)); done
+i=0; while [ $i -lt ${XFS_TREE.spinodeFiles} ]; do echo "file $i" > $M/inodes/f$i; i=$((i+1)); done
 sync; umount $M
 ${oracleSnippet('spinodes', sp, false)}`);
   // A log that needs recovery: writes, a forced log, then a shutdown that skips the unmount record.
@@ -201,7 +203,8 @@ export default {
     for (const x of ['spinodes', 'dirty']) {
       const img = join(out, `${x}.img`);
       run('truncate', ['-s', size, img]);
-      run('mkfs.xfs', ['-f', '-q', '-m', `uuid=${XFS_TREE[x].uuid}`, '-L', XFS_TREE[x].label, img]);
+      const extra = x === 'spinodes' ? ['-m', 'finobt=0,reflink=0,inobtcount=0'] : [];
+      run('mkfs.xfs', ['-f', '-q', '-m', `uuid=${XFS_TREE[x].uuid}`, '-L', XFS_TREE[x].label, ...extra, img]);
     }
     // Scratch disk for the scripts and the oracle output (guestfish needs a mounted root to
     // upload and download).

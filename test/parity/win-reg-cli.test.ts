@@ -27,7 +27,9 @@ function exec(cmd: string, args: string[], input?: string): Promise<{ status: nu
     p.stderr.on('data', (d) => err.push(d));
     p.on('error', reject);
     p.on('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
-    p.stdin.end(input ?? '');
+    p.stdin.on('error', () => {}); // the command may exit without reading its input
+    if (input === undefined) p.stdin.end();
+    else p.stdin.end(input);
   });
 }
 const gk = (args: string[], input?: string) => exec(process.execPath, [GUESTKIT, 'win-reg', ...args], input);

@@ -1,6 +1,6 @@
 // Parity with virt-win-reg: `guestkit win-reg -a windows.img ARGS` prints byte for byte what
 // virt-win-reg printed on the same image (goldens in test/goldens/win-reg, made by
-// test/parity/make-win-reg-goldens.sh from test/parity/win-reg.cases.json on the reg-windows
+// test/parity/win-reg-goldens.sh from test/parity/win-reg.cases.json on the reg-windows
 // image: hives made by hivexregedit on two NTFS partitions). Errors: both fail, and ours is one
 // line "guestkit: ..." (virt-win-reg's are Perl die messages, kept in NAME.err for reference).
 

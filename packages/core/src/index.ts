@@ -8,6 +8,7 @@ export * from './block/slice.js';
 export * from './block/open.js';
 export * from './block/qcow2/index.js';
 export * from './fs/vfs.js';
+export { openExt, probeExt, ExtFs, EXT4_ROOT_INO, type ExtOpenOptions } from './fs/ext/index.js';
 export { openFat, FatFilesystem, FAT_ROOT_INO } from './fs/fat/index.js';
 export { openNtfs, NtfsFilesystem, STREAM_INO_BASE as NTFS_STREAM_INO_BASE } from './fs/ntfs/index.js';
 export { openXfs, XfsFilesystem } from './fs/xfs/index.js';

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { ensureImage, sample } from '../../../test/helpers/images.js';
 import { openExtImage, resolve, walk, sha256Of, hex, debugfs, unpackSample, warnings } from './ext-helpers.js';
 import type { ExtFs } from '../src/fs/ext/index.js';
+// @ts-expect-error plain JS module
+import { LINUX_TREE } from '../../../images/fixtures/linux-tree.mjs';
 
 const fileSha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
@@ -129,6 +131,19 @@ for (const kind of ['ext4', 'ext3'] as const) {
         const ino = resolve(fs, m.path);
         expect(sha256Of(fs, ino, fs.stat(ino).size), m.path).toBe(m.sha256);
       }
+    });
+
+    it(`looks up every name of htree-medium through its index (${kind === 'ext3' ? 'TEA' : 'half-MD4'}, signed)`, () => {
+      const fs = openExtImage(img);
+      expect(debugfs(img, 'htree /htree-medium')).toMatch(new RegExp(`Hash Version: ${kind === 'ext3' ? 2 : 1}\\b`));
+      expect(debugfs(img, 'stats')).toContain('signed_directory_hash');
+      const dir = resolve(fs, 'htree-medium');
+      const listed = [...fs.readdir(dir)];
+      expect(listed.length).toBe(LINUX_TREE.mediumDirEntries);
+      const before = { ...fs.stats };
+      expect(listed.filter((e) => fs.lookup(dir, e.name) !== e.ino).map((e) => e.name)).toEqual([]);
+      expect(fs.stats.htreeLookups - before.htreeLookups).toBe(listed.length);
+      expect(fs.stats.linearLookups - before.linearLookups).toBe(0);
     });
 
     it('never writes to the image', () => {

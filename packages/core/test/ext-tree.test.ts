@@ -4,6 +4,7 @@
 // through the htree with each hash variant.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureImage } from '../../../test/helpers/images.js';
 import { openExtImage, resolve, walk, sha256Of, hex, debugfs, type WalkEntry } from './ext-helpers.js';
@@ -13,6 +14,10 @@ import { fileTypeOfMode } from '../src/fs/vfs.js';
 import { LINUX_TREE, mediumName, bigName } from '../../../images/fixtures/linux-tree.mjs';
 // @ts-expect-error plain JS module
 import { EXT_CTIME, EXT_FAKE_TIME } from '../../../images/recipes/ext-ext4.mjs';
+
+const golden: { images: Record<string, Record<string, number> & { recipeHash: string }> } = JSON.parse(
+  readFileSync(join(__dirname, 'ext-statfs.golden.json'), 'utf8'),
+);
 
 interface ManifestEntry {
   path: string;
@@ -45,15 +50,35 @@ interface Case {
   bigDirLevels?: number;
   /** Has the 2 GiB sparse file. */
   sparse?: boolean;
+  /** Features dumpe2fs must list (and ones it must not, prefixed with ^). */
+  features: string[];
+  /** Group descriptor size and inode size the reader must see. */
+  descSize: number;
+  inodeSize: number;
 }
 
 const CASES: Case[] = [
-  { recipe: 'ext-ext4', image: 'ext4.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: false, bigDir: 20000, bigDirLevels: 0, sparse: true },
-  { recipe: 'ext-ext4-1k', image: 'ext4-1k.img', type: 'ext4', bigInodes: true, hashVersion: 2, unsigned: true, bigDir: 6000, bigDirLevels: 1 },
-  { recipe: 'ext-ext3', image: 'ext3.img', type: 'ext3', bigInodes: true, hashVersion: 0, unsigned: false, bigDir: 6000, bigDirLevels: 1, sparse: true },
-  { recipe: 'ext-ext2', image: 'ext2.img', type: 'ext2', bigInodes: false },
-  { recipe: 'ext-ext4-inline', image: 'ext4-inline.img', type: 'ext4', bigInodes: true, hashVersion: 0, unsigned: true },
-  { recipe: 'ext-ext4-bigalloc', image: 'ext4-bigalloc.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: true },
+  {
+    recipe: 'ext-ext4', image: 'ext4.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: false, bigDir: 20000, bigDirLevels: 0, sparse: true,
+    features: ['64bit', 'metadata_csum', 'flex_bg', 'huge_file', 'dir_nlink', 'extra_isize', 'extent', 'has_journal'], descSize: 64, inodeSize: 256,
+  },
+  {
+    recipe: 'ext-ext4-1k', image: 'ext4-1k.img', type: 'ext4', bigInodes: true, hashVersion: 2, unsigned: true, bigDir: 6000, bigDirLevels: 1,
+    features: ['^64bit', '^metadata_csum', 'uninit_bg', 'extent', 'flex_bg'], descSize: 32, inodeSize: 256,
+  },
+  {
+    recipe: 'ext-ext3', image: 'ext3.img', type: 'ext3', bigInodes: true, hashVersion: 0, unsigned: false, bigDir: 6000, bigDirLevels: 1, sparse: true,
+    features: ['has_journal', 'dir_index', '^extent', '^flex_bg'], descSize: 32, inodeSize: 256,
+  },
+  { recipe: 'ext-ext2', image: 'ext2.img', type: 'ext2', bigInodes: false, features: ['^filetype', '^dir_index', '^has_journal', '^extent'], descSize: 32, inodeSize: 128 },
+  {
+    recipe: 'ext-ext4-inline', image: 'ext4-inline.img', type: 'ext4', bigInodes: true, hashVersion: 0, unsigned: true,
+    features: ['inline_data', 'metadata_csum'], descSize: 64, inodeSize: 1024,
+  },
+  {
+    recipe: 'ext-ext4-bigalloc', image: 'ext4-bigalloc.img', type: 'ext4', bigInodes: true, hashVersion: 1, unsigned: true,
+    features: ['bigalloc', 'meta_bg', 'sparse_super2', '^resize_inode', 'metadata_csum'], descSize: 64, inodeSize: 256,
+  },
 ];
 
 for (const c of CASES) {
@@ -73,11 +98,22 @@ for (const c of CASES) {
       entries = walk(fs);
     });
 
-    it(`is ${c.type} with the recipe's label and UUID`, () => {
+    it(`is ${c.type} with the recipe's label, UUID and features (${c.features.join(' ')})`, () => {
       expect(fs.type).toBe(c.type);
-      const blkid = debugfs(img, 'stats');
-      expect(blkid).toContain(`Filesystem UUID:          ${fs.uuid}`);
-      expect(blkid).toContain(`Filesystem volume name:   ${fs.label}`);
+      const blkid = execFileSync('blkid', ['-p', '-o', 'export', img], { encoding: 'utf8' });
+      expect(blkid).toContain(`TYPE=${c.type}\n`);
+      expect(blkid).toContain(`UUID=${fs.uuid}\n`);
+      expect(blkid).toContain(`LABEL=${fs.label}\n`);
+      const stats = debugfs(img, 'stats');
+      const features = /^Filesystem features:\s+(.*)$/m.exec(stats)![1].split(/\s+/);
+      for (const f of c.features) {
+        if (f.startsWith('^')) expect(features, f).not.toContain(f.slice(1));
+        else expect(features, f).toContain(f);
+      }
+      expect(fs.sb.descSize).toBe(c.descSize);
+      expect(fs.sb.s_inode_size).toBe(c.inodeSize);
+      expect(fs.sb.blockSize).toBe(Number(/^Block size:\s+(\d+)/m.exec(stats)![1]));
+      expect(fs.sb.groupCount).toBe(Number(/^Block count:\s+(\d+)/m.exec(stats)![1]) > 0 ? stats.match(/^ Group\s+\d+:/gm)!.length : -1);
     });
 
     it('lists exactly the fixture tree, plus lost+found, with entry types', () => {
@@ -317,6 +353,15 @@ for (const c of CASES) {
         expect(process.memoryUsage().rss - heapBefore).toBeLessThan(256 * 1024 * 1024);
       });
     }
+
+    it("statfs equals the Linux kernel's statvfs, as virt-df reports it (libguestfs golden)", () => {
+      // Regenerate with: node packages/core/test/ext-statfs-golden.mjs
+      const g = golden.images[`${c.recipe}/${c.image}`];
+      expect(g, 'no golden for this image').toBeDefined();
+      const { recipeHash: _h, ...want } = g;
+      const s = fs.statfs();
+      expect({ bsize: s.bsize, frsize: s.frsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, favail: s.favail, namemax: s.namemax }).toEqual(want);
+    });
 
     it('statfs is consistent with the superblock', () => {
       const s = fs.statfs();

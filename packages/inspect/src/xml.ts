@@ -5,12 +5,13 @@
 
 import type { OperatingSystem } from './types.js';
 
+/** xmlEncodeSpecialChars (what xmlTextWriterWriteString uses): & < > " and CR. */
 function escText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\r/g, '&#13;');
 }
 
 function escAttr(s: string): string {
-  return escText(s).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
+  return escText(s).replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 }
 
 type Node = { name: string; attrs?: [string, string][]; text?: string; children?: Node[] };

@@ -4,7 +4,7 @@
 // {"path", "size", "base64"} streamed, or {"path", "error": {"code", "message"}}.
 
 import { hideBin } from 'yargs/helpers';
-import { GuestkitError } from '@guestkit/core';
+import { GuestkitError, windowsPath } from '@guestkit/core';
 import { openGuestFromArgs, runTool, writeOut, reportError, isVerbose } from '@guestkit/clikit';
 import type { CatArgs } from './command.js';
 
@@ -16,8 +16,12 @@ export async function run(argv: CatArgs, rawArgs: readonly string[] = hideBin(pr
     const g = openGuestFromArgs(argv, rawArgs, { implyInspector: true });
     let failed = 0;
     try {
-      for (const path of argv.files) {
+      // virt-cat: a Windows guest's paths may have a drive letter, backslashes and any case.
+      const windows = g.root?.osType === 'windows';
+      for (const arg of argv.files) {
+        let path = arg;
         try {
+          if (windows) path = windowsPath(g.view, arg);
           if (argv.json) await catJson(g.view, path);
           else await catRaw(g.view, path);
         } catch (e) {

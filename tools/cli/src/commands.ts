@@ -13,6 +13,7 @@ import { command as tarOut } from '@guestkit/tool-tar-out/command';
 import { command as copyOut } from '@guestkit/tool-copy-out/command';
 import { command as winReg } from '@guestkit/tool-win-reg/command';
 import { command as inspector } from '@guestkit/tool-inspector/command';
+import { command as mount, unmountCommand as unmount } from '@guestkit/tool-mount/command';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [cat, dump, filesystems, ls, df, tarOut, copyOut, winReg, inspector];
+export const commands: CommandModule<any, any>[] = [cat, dump, filesystems, ls, df, tarOut, copyOut, winReg, inspector, mount, unmount];

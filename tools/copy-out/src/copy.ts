@@ -95,15 +95,13 @@ function ensureDir(p: string): boolean {
   return lkind(p) === 'dir';
 }
 
+/** Granularity of hole detection when writing a copy. */
+const HOLE_GRAIN = 64 * 1024;
+const ZERO = Buffer.alloc(HOLE_GRAIN);
+
 function isZero(b: Buffer): boolean {
-  // Compare against a zero page at a time (memcmp speed).
-  for (let o = 0; o < b.length; o += ZERO.length) {
-    const n = Math.min(ZERO.length, b.length - o);
-    if (b.compare(ZERO, 0, n, o, o + n) !== 0) return false;
-  }
-  return true;
+  return b.compare(ZERO, 0, b.length, 0, b.length) === 0;
 }
-const ZERO = Buffer.alloc(64 * 1024);
 
 /**
  * Write guest file (fs, ino) to local path `p` (created exclusively, never through a symlink).
@@ -130,10 +128,12 @@ function writeFile(p: string, fs: Filesystem, ino: number, size: number, mode: n
         got += n;
       }
       if (got === 0) throw new GuestkitError('CORRUPT', `inode ${ino}: data ends at ${pos}, before its size ${size}`);
-      const piece = buf.subarray(0, got);
-      if (!isZero(piece)) {
+      // Zero runs of HOLE_GRAIN bytes are not written: they stay holes (size set at the end).
+      for (let o = 0; o < got; o += HOLE_GRAIN) {
+        const piece = buf.subarray(o, Math.min(got, o + HOLE_GRAIN));
+        if (isZero(piece)) continue;
         let off = 0;
-        while (off < got) off += writeSync(fd, piece, off, got - off, pos + off);
+        while (off < piece.length) off += writeSync(fd, piece, off, piece.length - off, pos + o + off);
       }
       pos += got;
     }

@@ -24,7 +24,7 @@ export const command: CommandModule<object, FilesystemsArgs> = {
   command: 'filesystems',
   describe: 'List filesystems, partitions, block devices and LVM in disk images (virt-filesystems)',
   builder: (y: Argv) =>
-    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false }))
+    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false }))
       .option('all', { type: 'boolean', describe: 'Display everything' })
       .option('block-devices', { alias: 'blkdevs', type: 'boolean', describe: 'Display block devices' })
       .option('blocksize', { type: 'string', describe: 'Sector size (512|4096) of the following -a disks' })

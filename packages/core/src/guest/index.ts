@@ -4,3 +4,4 @@ export * from './fstab.js';
 export * from './mount-spec.js';
 export * from './inspect-lite.js';
 export * from './disks-api.js';
+export * from './windows-path.js';

@@ -652,6 +652,20 @@ export class ExtFs implements Filesystem, ExtContext {
       return null;
     }
 
+    if (name === '.') return dirIno;
+    if (name === '..') {
+      // The ".." entry of block 0 (in an htree directory that is the dx root, which no leaf
+      // search visits).
+      const b0 = this.dirBlock(c, 0);
+      if (!b0) return null;
+      let parent: number | null = null;
+      scanDirEntries(b0, 0, b0.length, this.dirOpts, (inode, nameOff, nameLen) => {
+        if (nameLen !== 2 || b0[nameOff] !== 0x2e || b0[nameOff + 1] !== 0x2e) return false;
+        parent = inode;
+        return true;
+      });
+      return parent;
+    }
     if (i.i_flags & EXT4_INDEX_FL && hasCompat(this.sb, COMPAT_DIR_INDEX) && !casefold && !(i.i_flags & EXT4_ENCRYPT_FL)) {
       const r = this.htreeLookup(c, candidates, match);
       if (r !== undefined) return r;

@@ -1,6 +1,6 @@
 // Runs virt-win-reg (guestfs-tools) on images/out/reg-windows/windows.img for every case of
 // test/parity/win-reg.cases.json and writes test/goldens/win-reg/NAME.{out,err,rc}, plus
-// IMAGES.sha256 (the image the goldens were made from). Run through make-win-reg-goldens.sh.
+// IMAGES.sha256 (the image the goldens were made from). Run through win-reg-goldens.sh.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,0 +1,184 @@
+// The FUSE server: fuse-native's path-based operations answered from the worker pool.
+// Read-only: the mount carries the "ro" option (the kernel answers writes with EROFS) and
+// every write operation answers EROFS too.
+//
+// fuse-native limits what reaches the kernel, documented in the README:
+//  - times are passed in milliseconds (nanoseconds below 1 ms are lost, times before 1970
+//    show as 1970);
+//  - st_ino is 32 bits; "use_ino" is added to the mount options so the guest's inode
+//    numbers are shown. Inodes of filesystems other than the one on "/" (and inode numbers
+//    that do not fit) are renumbered from 0xffffffff down, as st_dev cannot be set per file;
+//  - readdir hands all names of a directory to the kernel at once (FUSE 2.9 high-level API).
+
+import { createRequire } from 'node:module';
+import { WorkerPool } from './pool.js';
+import {
+  EIO, EROFS, type DirReply, type Reply, type WireStat,
+} from './protocol.js';
+
+const require = createRequire(import.meta.url);
+
+type Cb = (err: number, ...rest: unknown[]) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FuseClass = any;
+
+/** An id mapping GUEST:HOST:COUNT (--uid-map / --gid-map). */
+export interface IdMap { guest: number; host: number; count: number }
+
+export function parseIdMap(s: string, what: string): IdMap {
+  const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(s);
+  if (!m) throw new Error(`--${what}-map '${s}': expected GUEST:HOST[:COUNT]`);
+  return { guest: Number(m[1]), host: Number(m[2]), count: m[3] === undefined ? 1 : Number(m[3]) };
+}
+
+function mapId(id: number, maps: readonly IdMap[]): number {
+  for (const m of maps) if (id >= m.guest && id < m.guest + m.count) return m.host + (id - m.guest);
+  return id;
+}
+
+export interface ServerOptions {
+  mountpoint: string;
+  pool: WorkerPool;
+  /** Mount id whose inode numbers are shown as they are (the filesystem on "/"). */
+  rootMountId: number;
+  /** Extra FUSE -o options (allow_other, ...). */
+  fuseOptions: string[];
+  fsname: string;
+  uidMap: IdMap[];
+  gidMap: IdMap[];
+  log: (msg: string) => void;
+  debug?: boolean;
+}
+
+export interface Server {
+  fuse: FuseClass;
+  mount(): Promise<void>;
+  unmount(): Promise<void>;
+}
+
+const MAX_INO = 0xffffffff;
+
+export function createServer(o: ServerOptions): Server {
+  const Fuse = require('fuse-native') as FuseClass;
+  const { pool } = o;
+
+  // (mountId, ino) → shown inode number, for the mounts that are not shown as they are.
+  const inoMap = new Map<string, number>();
+  let nextIno = MAX_INO;
+  const inoOf = (mountId: number, ino: number): number => {
+    if (mountId === o.rootMountId && ino > 0 && ino < MAX_INO - 0x1000000) return ino;
+    const k = `${mountId}:${ino}`;
+    let v = inoMap.get(k);
+    if (v === undefined) {
+      v = nextIno--;
+      inoMap.set(k, v);
+    }
+    return v;
+  };
+
+  const loggedEio = new Set<string>();
+  const failed = (path: string, r: Reply): number => {
+    const errno = r.errno ?? EIO;
+    if (errno === EIO && !loggedEio.has(path)) {
+      loggedEio.add(path);
+      o.log(`${path}: input/output error: ${r.message ?? 'unknown error'}`);
+    }
+    return errno;
+  };
+
+  const toStat = (w: WireStat) => ({
+    mode: w.mode, uid: mapId(w.uid, o.uidMap), gid: mapId(w.gid, o.gidMap), size: w.size,
+    dev: 0, nlink: w.nlink, ino: inoOf(w.mountId, w.ino), rdev: w.rdev, blksize: w.blksize, blocks: w.blocks,
+    atime: w.atime, mtime: w.mtime, ctime: w.ctime,
+  });
+
+  const rofs = (...args: unknown[]) => (args[args.length - 1] as Cb)(EROFS);
+
+  const ops = {
+    getattr(path: string, cb: Cb) {
+      pool.request({ op: 'getattr', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, toStat(r.result as WireStat))));
+    },
+    readdir(path: string, cb: Cb) {
+      pool.request({ op: 'readdir', path }).then((r) => {
+        if (r.errno) return cb(failed(path, r));
+        const d = r.result as DirReply;
+        // Stats for the filler carry only what FUSE 2.9 uses there: st_ino and the type bits.
+        const stats = new Array(d.names.length);
+        for (let i = 0; i < d.names.length; i++) {
+          stats[i] = { ino: inoOf(d.meta[i * 3], d.meta[i * 3 + 1]), mode: d.meta[i * 3 + 2], mtime: 0, atime: 0, ctime: 0 };
+        }
+        cb(0, ['.', '..', ...d.names], [{ mode: 0o040000, mtime: 0, atime: 0, ctime: 0 }, { mode: 0o040000, mtime: 0, atime: 0, ctime: 0 }, ...stats]);
+      });
+    },
+    readlink(path: string, cb: Cb) {
+      pool.request({ op: 'readlink', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, r.result as string)));
+    },
+    open(path: string, flags: number, cb: Cb) {
+      if ((flags & 3) !== 0 || (flags & 0o1000) /* O_TRUNC */) return cb(EROFS);
+      pool.request({ op: 'open', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, 0)));
+    },
+    read(path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Cb) {
+      pool.request({ op: 'read', path, pos, len }).then((r) => {
+        if (r.errno) return cb(failed(path, r));
+        const data = r.result as Uint8Array;
+        buf.set(data);
+        cb(data.length);
+      });
+    },
+    release(_path: string, _fd: number, cb: Cb) {
+      cb(0);
+    },
+    statfs(path: string, cb: Cb) {
+      pool.request({ op: 'statfs', path }).then((r) => {
+        if (r.errno) return cb(failed(path, r));
+        const s = r.result as { bsize: number; frsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number; favail: number; namemax: number };
+        // fuse-native passes 32-bit counts: scale big filesystems to a larger fragment size.
+        let { frsize, blocks, bfree, bavail } = s;
+        while (blocks > 0xffffffff) { frsize *= 2; blocks = Math.floor(blocks / 2); bfree = Math.floor(bfree / 2); bavail = Math.floor(bavail / 2); }
+        const c32 = (n: number) => Math.min(n, 0xffffffff);
+        cb(0, { bsize: s.bsize, frsize, blocks, bfree, bavail, files: c32(s.files), ffree: c32(s.ffree), favail: c32(s.favail), namemax: s.namemax, flag: 1 /* ST_RDONLY */ });
+      });
+    },
+    listxattr(path: string, cb: Cb) {
+      pool.request({ op: 'listxattr', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, r.result as string[])));
+    },
+    getxattr(path: string, name: string, _pos: number, cb: Cb) {
+      pool.request({ op: 'getxattr', path, name }).then((r) => {
+        if (r.errno) return cb(failed(path, r));
+        const v = r.result as Uint8Array | null;
+        cb(0, v === null ? null : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      });
+    },
+    access(path: string, mode: number, cb: Cb) {
+      if (mode & 2 /* W_OK */) return cb(EROFS);
+      pool.request({ op: 'access', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0)));
+    },
+    // Writes: read-only filesystem.
+    write: rofs, create: rofs, truncate: rofs, ftruncate: rofs, utimens: rofs, chown: rofs, chmod: rofs,
+    mknod: rofs, setxattr: rofs, removexattr: rofs, unlink: rofs, rename: rofs, link: rofs, symlink: rofs,
+    mkdir: rofs, rmdir: rofs,
+  };
+
+  // "ro" and "use_ino" are not among fuse-native's options: add them to the option string.
+  const FuseBase = Fuse as new (mnt: string, ops: object, opts: object) => {
+    _fuseOptions(): string;
+    mount(cb: (e: Error | null) => void): void;
+    unmount(cb: (e: Error | null) => void): void;
+  };
+  class GuestFuse extends FuseBase {
+    override _fuseOptions(): string {
+      const base = super._fuseOptions();
+      const extra = ['ro', 'use_ino', ...o.fuseOptions].join(',');
+      return base ? `${base},${extra}` : `-o${extra}`;
+    }
+  }
+  const fuse = new GuestFuse(o.mountpoint, ops, {
+    fsname: o.fsname, subtype: 'guestkit', debug: !!o.debug, timeout: false,
+  });
+
+  return {
+    fuse,
+    mount: () => new Promise<void>((resolve, reject) => fuse.mount((e: Error | null) => (e ? reject(e) : resolve()))),
+    unmount: () => new Promise<void>((resolve, reject) => fuse.unmount((e: Error | null) => (e ? reject(e) : resolve()))),
+  };
+}
