@@ -1,9 +1,10 @@
 // ext filesystems whose journal holds transactions that were never replayed (the state
 // after a crash), written with debugfs's journal writer (journal_open / journal_write /
 // journal_close). Two images from the Linux fixture tree:
-//   ext4/ext4-journal.img  4 KiB blocks, 64bit, journal checksum v3
-//   ext3/ext3-journal.img  1 KiB blocks, 32-bit block numbers, no journal checksums (its
-//                          directories indexed with the TEA hash, signed)
+//   ext4/ext4-journal.img        4 KiB blocks, 64bit: 64-bit tags, journal checksum v3
+//   ext4-1k/ext4-1k-journal.img  1 KiB blocks, ^64bit: 32-bit tags, journal checksum v2
+//                                (16-bit tag checksums); directories indexed with TEA, signed
+// (Journals without checksums are covered by e2fsprogs's f_jnl_64bit sample.)
 // For each, "after.img" is the image the transactions describe (made by debugfs edits on a
 // copy: a new file whose first block starts with the jbd2 magic, so its journal copy is
 // escaped; a new directory; a removed file; a changed mode and owner), and "fsck.img" is the
@@ -43,7 +44,7 @@ function readBlock(img, bs, n) {
   }
 }
 
-function crash(out, spec, { checksums }) {
+function crash(out, spec, { csumVersion }) {
   mkdirSync(out, { recursive: true });
   const { img } = buildExtImage(out, spec);
   const bs = spec.blockSize;
@@ -82,7 +83,7 @@ function crash(out, spec, { checksums }) {
   const original = { revoked: sha(readBlock(img, bs, revoked)), uncommitted: sha(readBlock(img, bs, uncommitted)) };
 
   debugfsScript(img, [
-    checksums ? 'jo -c' : 'jo',
+    `jo -c -v ${csumVersion}`,
     `jw -b ${[...t1, revoked].join(',')} ${join(out, 't1.bin')}`,
     `jw -r ${revoked} /dev/null`,
     `jw -b ${t3.join(',')} ${join(out, 't3.bin')}`,
@@ -93,6 +94,7 @@ function crash(out, spec, { checksums }) {
   // Recovery is needed, and e2fsck's replay gives the intended state.
   const dump = spawnSync('dumpe2fs', ['-h', img], { encoding: 'utf8' }).stdout;
   if (!/needs_recovery/.test(dump)) throw new Error(`${img}: needs_recovery is not set after the journal writes`);
+  if (!new RegExp(`journal_checksum_v${csumVersion}`).test(dump)) throw new Error(`${img}: the journal does not use checksum v${csumVersion}`);
   const fsck = join(out, 'fsck.img');
   copyFileSync(img, fsck);
   e2fsck(['-fy'], fsck);
@@ -126,24 +128,25 @@ export default {
         label: 'ext4-journal',
         tree: {},
       },
-      { checksums: true },
+      { csumVersion: 3 },
     );
     crash(
-      join(out, 'ext3'),
+      join(out, 'ext4-1k'),
       {
-        image: 'ext3-journal.img',
-        type: 'ext3',
+        image: 'ext4-1k-journal.img',
+        type: 'ext4',
         sizeMiB: 24,
         blockSize: 1024,
         inodeSize: 256,
         inodes: 2048,
-        uuid: 'e3e3e3e3-0a11-4000-8000-000000000008',
-        hashSeed: 'e3e3e3e3-0a11-4000-8000-0000000000a8',
-        label: 'ext3-journal',
+        features: '^64bit',
+        uuid: 'e4e4e4e4-1a11-4000-8000-000000000008',
+        hashSeed: 'e4e4e4e4-1a11-4000-8000-0000000000a8',
+        label: 'ext4-1k-journal',
         tree: {},
         hashAlg: 'tea',
       },
-      { checksums: false },
+      { csumVersion: 2 },
     );
   },
 };

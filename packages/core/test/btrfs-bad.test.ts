@@ -106,7 +106,7 @@ function readsEverything(fs: BtrfsFilesystem): void {
   expect(files).toBeGreaterThan(400);
 }
 
-describe('a bad copy of a DUP tree block', () => {
+describe('a bad copy of a DUP or RAID1 tree block', () => {
   it('is skipped for the other copy, with a warning naming the block and the copy', () => {
     const img = copy(join(rootdir, 'btrfs.img'));
     const fs0 = openImage(img);
@@ -126,6 +126,22 @@ describe('a bad copy of a DUP tree block', () => {
     const root = fs0.subvolumeTree(5).rootBytenr;
     for (const c of blockCopies(fs0, img, root)) pwrite(img, c.offset + 2000, Buffer.alloc(64, 0x5a));
     expectError(() => walk(openImage(img)), 'CORRUPT', new RegExp(`btrfs subvolume 5: tree block at logical ${root}: copy 1 .* checksum mismatch; copy 2 .* checksum mismatch`));
+  });
+
+  it('RAID1: a bad copy on one device is skipped for the copy on the other device', () => {
+    const guestfs = ensureImage('btrfs-guestfs');
+    const imgs = ['raid1-a.img', 'raid1-b.img'].map((f) => copy(join(guestfs, f)));
+    const fs0 = openImage(imgs);
+    const root = fs0.subvolumeTree(5).rootBytenr;
+    const copies = fs0.devs.chunks.map(root, 'test').copies;
+    expect(new Set(copies.map((c) => c.devid)).size).toBe(2);
+    const first = copies[0];
+    const path = fs0.devs.byId.get(first.devid)!.description.replace(/^raw image /, '');
+    pwrite(path, first.offset + 3000, Buffer.alloc(32, 0xee));
+    warnings.length = 0;
+    const fs = openImage(imgs);
+    readsEverything(fs);
+    expect(fs.warnings.join('\n')).toMatch(new RegExp(`tree block at logical ${root}: copy 1 \\(device ${first.devid} at ${first.offset}\\): crc32c checksum mismatch; used copy 2 \\(device ${copies[1].devid} `));
   });
 
   it('a stale copy (valid checksum, another generation) is skipped too', () => {

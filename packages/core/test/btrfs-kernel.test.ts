@@ -97,8 +97,11 @@ function expectKernelView(fs: BtrfsFilesystem, o: Oracle, base = fs.rootIno, opt
     expect(st.size, w).toBe(k.size);
     expect(st.nlink, w).toBe(k.nlink);
     if (opts.blocks !== false) expect(st.blocks, w).toBe(k.blocks);
-    expect([st.mtime.sec, st.mtime.nsec], w).toEqual(k.mtime);
-    if (k.type !== 'd' || e.ino !== base) expect([st.atime.sec, st.atime.nsec], w).toEqual(k.atime);
+    // Linux gives the placeholder of a snapshotted subvolume (inode 2) the current time.
+    if (k.ino !== 2) {
+      expect([st.mtime.sec, st.mtime.nsec], w).toEqual(k.mtime);
+      if (k.type !== 'd' || e.ino !== base) expect([st.atime.sec, st.atime.nsec], w).toEqual(k.atime);
+    }
     if (k.type === 'l') expect(fs.readlink(e.ino), w).toBe(k.target);
     if (k.type === 'c' || k.type === 'b') expect(st.rdev, w).toBe(linuxMakedev(...o.rdev.get(e.path)!));
     const sum = o.sha256.get(e.path);
@@ -108,17 +111,13 @@ function expectKernelView(fs: BtrfsFilesystem, o: Oracle, base = fs.rootIno, opt
   }
 }
 
-/** statfs next to the kernel's statvfs: f_blocks exact, free counts as close as the on-disk state allows. */
-function compareStatfs(fs: BtrfsFilesystem, o: Oracle): { bfree: number; bavail: number } {
+/**
+ * statfs equals the kernel's statvfs (the appliance's Linux 6.1): f_blocks, f_bfree (with the
+ * global reserve modelled as that kernel sizes it) and f_bavail (unallocated device space).
+ */
+function compareStatfs(fs: BtrfsFilesystem, o: Oracle): void {
   const s = fs.statfs();
-  expect(s.bsize).toBe(o.statvfs.bsize);
-  expect(s.blocks).toBe(o.statvfs.blocks);
-  expect([s.files, s.ffree, s.namemax]).toEqual([o.statvfs.files, o.statvfs.ffree, o.statvfs.namelen]);
-  const d = { bfree: s.bfree - o.statvfs.bfree, bavail: s.bavail - o.statvfs.bavail };
-  // The kernel's global reserve and free-space accounting differ by at most a few MiB here.
-  expect(Math.abs(d.bfree), `bfree ${s.bfree} vs kernel ${o.statvfs.bfree}`).toBeLessThanOrEqual(1024);
-  expect(Math.abs(d.bavail), `bavail ${s.bavail} vs kernel ${o.statvfs.bavail}`).toBeLessThanOrEqual(1024);
-  return d;
+  expect({ bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namelen: s.namemax }).toEqual(o.statvfs);
 }
 
 describe('dup.img: DUP metadata, filled by the kernel (tar in the appliance)', () => {
@@ -141,7 +140,7 @@ describe('dup.img: DUP metadata, filled by the kernel (tar in the appliance)', (
     expectKernelView(fs, loadOracle(dir, 'dup'));
   });
 
-  it("statfs is the kernel's (f_blocks exact; free space within 4 MiB)", () => {
+  it("statfs is the kernel's", () => {
     compareStatfs(fs, loadOracle(dir, 'dup'));
   });
 });
@@ -279,7 +278,7 @@ describe('compress.img: subvolumes, snapshot, default subvolume, zstd / lzo / zl
     }
   });
 
-  it("statfs is the kernel's (f_blocks exact; free space within 4 MiB)", () => {
+  it("statfs is the kernel's", () => {
     compareStatfs(top, oracle);
   });
 });

@@ -261,6 +261,20 @@ describe('bit-flipped group descriptors, inode tables, extent headers, directory
     expect(fs.lookup(resolve(fs, 'nested'), 'top.txt')).toBeNull();
   });
 
+  it('an unusable htree index: a warning, and lookups fall back to a linear scan', () => {
+    const a = copyOf(img);
+    const blk = bmap(img, '/bigdir');
+    writeAt(a, blk * 1024 + 0x1d, Buffer.from([9])); // dx_root_info.info_length
+    const fs = openExtImage(a);
+    const dir = resolve(fs, 'bigdir');
+    const listed = [...fs.readdir(dir)].slice(0, 50);
+    const before = { ...fs.stats };
+    for (const e of listed) expect(fs.lookup(dir, e.name)).toBe(e.ino);
+    expect(fs.stats.linearLookups - before.linearLookups).toBe(listed.length);
+    expect(fs.stats.htreeLookups - before.htreeLookups).toBe(0);
+    expect(fs.warnings.join('\n')).toMatch(/htree index of directory inode \d+ is unusable \(dx_root info_length 9 should be 8\); searching it linearly/);
+  });
+
   it('random bit flips in a directory block and an htree index block: GuestkitErrors only', () => {
     const a = copyOf(img);
     for (const path of ['/unicode', '/bigdir']) {

@@ -50,8 +50,8 @@ function patch(path: string, offset: number, bytes: Uint8Array): void {
   }
 }
 
-for (const kind of ['ext4', 'ext3'] as const) {
-  describe(`${kind} image with unreplayed transactions (debugfs journal writer${kind === 'ext4' ? ', csum v3, 64bit' : ', 32-bit, no checksums'})`, () => {
+for (const kind of ['ext4', 'ext4-1k'] as const) {
+  describe(`${kind} image with unreplayed transactions (debugfs journal writer, ${kind === 'ext4' ? '64-bit tags, checksum v3' : '32-bit tags, checksum v2'})`, () => {
     let dir: string;
     let img: string;
     let info: { blockSize: number; changedBlocks: number[]; revoked: number; uncommitted: number; original: { revoked: string; uncommitted: string } };
@@ -71,6 +71,7 @@ for (const kind of ['ext4', 'ext3'] as const) {
 
     it('needs recovery (superblock flag and a non-empty log, as debugfs logdump shows)', () => {
       expect(debugfs(img, 'stats')).toMatch(/Filesystem features:.*needs_recovery/);
+      expect(debugfs(img, 'stats')).toMatch(kind === 'ext4' ? /Journal features:\s+journal_64bit journal_checksum_v3/ : /Journal features:\s+journal_checksum_v2/);
       const log = debugfs(img, 'logdump');
       expect(log).toMatch(/Found expected sequence 3, type 2 \(commit block\)/);
       expect(log).toMatch(/Found expected sequence 4, type 1 \(descriptor block\)/);
@@ -133,9 +134,9 @@ for (const kind of ['ext4', 'ext3'] as const) {
       }
     });
 
-    it(`looks up every name of htree-medium through its index (${kind === 'ext3' ? 'TEA' : 'half-MD4'}, signed)`, () => {
+    it(`looks up every name of htree-medium through its index (${kind === 'ext4-1k' ? 'TEA' : 'half-MD4'}, signed)`, () => {
       const fs = openExtImage(img);
-      expect(debugfs(img, 'htree /htree-medium')).toMatch(new RegExp(`Hash Version: ${kind === 'ext3' ? 2 : 1}\\b`));
+      expect(debugfs(img, 'htree /htree-medium')).toMatch(new RegExp(`Hash Version: ${kind === 'ext4-1k' ? 2 : 1}\\b`));
       expect(debugfs(img, 'stats')).toContain('signed_directory_hash');
       const dir = resolve(fs, 'htree-medium');
       const listed = [...fs.readdir(dir)];
@@ -153,12 +154,12 @@ for (const kind of ['ext4', 'ext3'] as const) {
       expect(debugfs(img, 'stats')).toMatch(/needs_recovery/);
     });
 
-    if (kind === 'ext4') {
-      /** Physical block of journal block `j` and the log's block numbers by type. */
-      const journalBlock = (image: string, j: number) => Number(/(\d+)\s*$/.exec(debugfs(image, `bmap <8> ${j}`).trim())![1]);
-      const logBlocks = (image: string, seq: number, type: number) =>
-        Number(new RegExp(`Found expected sequence ${seq}, type ${type} \\(\\w+ block\\) at block (\\d+)`).exec(debugfs(image, 'logdump'))![1]);
+    /** Physical block of journal block `j` and the log's block numbers by type. */
+    const journalBlock = (image: string, j: number) => Number(/(\d+)\s*$/.exec(debugfs(image, `bmap <8> ${j}`).trim())![1]);
+    const logBlocks = (image: string, seq: number, type: number) =>
+      Number(new RegExp(`Found expected sequence ${seq}, type ${type} \\(\\w+ block\\) at block (\\d+)`).exec(debugfs(image, 'logdump'))![1]);
 
+    if (kind === 'ext4') {
       it('an external journal is not replayed: a warning, and the on-disk state', () => {
         const copy = join(tmp, 'external.img');
         copyFileSync(img, copy);
@@ -180,26 +181,26 @@ for (const kind of ['ext4', 'ext3'] as const) {
         expect(fs.warnings.join('\n')).toMatch(/cannot be replayed \(.*bad journal superblock magic/);
         expect(fs.lookup(fs.rootIno, 'journal-added.bin')).toBeNull();
       });
-
-      it('a commit block with a bad checksum ends the log there (transactions 1 and 2 only)', () => {
-        const copy = join(tmp, 'badcommit.img');
-        copyFileSync(img, copy);
-        const j = logBlocks(copy, 3, 2);
-        patch(copy, journalBlock(copy, j) * info.blockSize + 60, Buffer.from([0xff]));
-        const fs = openExtImage(copy);
-        expect(fs.stats.journalTransactions).toBe(2);
-      });
-
-      it('a logged block with a bad checksum is skipped with a warning', () => {
-        const copy = join(tmp, 'baddata.img');
-        copyFileSync(img, copy);
-        const d = logBlocks(copy, 1, 1);
-        patch(copy, journalBlock(copy, d + 1) * info.blockSize + 100, Buffer.from([0x5a, 0xa5]));
-        const fs = openExtImage(copy);
-        expect(fs.stats.journalTransactions).toBe(3);
-        expect(fs.warnings.join('\n')).toMatch(/journal block \d+ \(copy of block \d+, transaction 1\) has a bad checksum; not replayed/);
-      });
     }
+
+    it('a commit block with a bad checksum ends the log there (transactions 1 and 2 only)', () => {
+      const copy = join(tmp, 'badcommit.img');
+      copyFileSync(img, copy);
+      const j = logBlocks(copy, 3, 2);
+      patch(copy, journalBlock(copy, j) * info.blockSize + 60, Buffer.from([0xff]));
+      const fs = openExtImage(copy);
+      expect(fs.stats.journalTransactions).toBe(2);
+    });
+
+    it('a logged block with a bad checksum is skipped with a warning', () => {
+      const copy = join(tmp, 'baddata.img');
+      copyFileSync(img, copy);
+      const d = logBlocks(copy, 1, 1);
+      patch(copy, journalBlock(copy, d + 1) * info.blockSize + 100, Buffer.from([0x5a, 0xa5]));
+      const fs = openExtImage(copy);
+      expect(fs.stats.journalTransactions).toBe(3);
+      expect(fs.warnings.join('\n')).toMatch(/journal block \d+ \(copy of block \d+, transaction 1\) has a bad checksum; not replayed/);
+    });
   });
 }
 

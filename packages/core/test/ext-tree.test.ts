@@ -180,6 +180,17 @@ for (const c of CASES) {
     });
 
     if (c.recipe === 'ext-ext4-inline') {
+      it('reads an xattr value stored in an inode of its own (ea_inode)', () => {
+        const lf = resolve(fs, 'lost+found');
+        expect(fs.listxattr(lf)).toEqual(['user.huge']);
+        const want = readFileSync(join(ensureImage(c.recipe), 'ea-inode-value.bin'));
+        expect(Buffer.from(fs.getxattr(lf, 'user.huge')!).equals(want)).toBe(true);
+        // debugfs agrees that the value lives in an EA inode.
+        const eaIno = Number(/user\.huge \(20000\) = <(\d+)>|ea_inode (\d+)|EA inode (\d+)/.exec(debugfs(img, 'stat /lost+found'))?.slice(1).find(Boolean));
+        expect(eaIno).toBeGreaterThan(0);
+        expect(fs.inode(eaIno).i_flags & 0x200000).toBe(0x200000);
+      });
+
       it('keeps small files, directories and symlinks inline', () => {
         const flags = (p: string) => fs.inode(resolve(fs, p)).i_flags;
         for (const p of ['sizes/size-1', 'sizes/size-100', 'sizes/size-700', 'nested', 'links/slow-61']) {

@@ -32,7 +32,7 @@ function code(fn: () => unknown): string {
 }
 
 describe('HKLM hives', () => {
-  test('SOFTWARE, SYSTEM, SAM, SECURITY under %SystemRoot%\\system32\\config, matched case-insensitively', () => {
+  test('SOFTWARE, SYSTEM, SAM, SECURITY under %SystemRoot%\\system32\\config, matched case-insensitively', async () => {
     expect(reg.locate('HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion')).toEqual({
       shortName: 'software',
       file: '/Windows/system32/config/software',
@@ -46,7 +46,7 @@ describe('HKLM hives', () => {
     expect(decodeString(reg.hive(loc.file).get(loc.path)!.value('ProductName')!.data())).toBe('Microsoft Windows 7 Phony Edition');
   });
 
-  test('CurrentControlSet follows SYSTEM\\Select "Current" (2 here), and is shown as asked', () => {
+  test('CurrentControlSet follows SYSTEM\\Select "Current" (2 here), and is shown as asked', async () => {
     const loc = reg.locate('HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters');
     expect(loc.path).toBe('\\ControlSet002\\Services\\Tcpip\\Parameters');
     const k = reg.hive(loc.file).get(loc.path)!;
@@ -56,7 +56,7 @@ describe('HKLM hives', () => {
     expect(reg.locate('HKLM\\SYSTEM\\currentcontrolset').path).toBe('\\ControlSet002');
   });
 
-  test('BCD: \\Boot\\BCD (BIOS layout) or \\EFI\\Microsoft\\Boot\\BCD (EFI system partition)', () => {
+  test('BCD: \\Boot\\BCD (BIOS layout) or \\EFI\\Microsoft\\Boot\\BCD (EFI system partition)', async () => {
     expect(reg.locate('HKLM\\BCD00000000')).toMatchObject({ file: '/Boot/BCD', path: '\\', prefix: 'HKEY_LOCAL_MACHINE\\BCD00000000' });
     expect(marker('HKLM\\BCD')).toBe('BCD');
     const efi = new GuestRegistry(directoryGuest(guestDir, '/Windows', ['/EFI/Microsoft/Boot/BCD', '/Boot/BCD']));
@@ -67,24 +67,24 @@ describe('HKLM hives', () => {
 });
 
 describe('HKU hives', () => {
-  test('.DEFAULT (with the prefix virt-win-reg prints for it)', () => {
+  test('.DEFAULT (with the prefix virt-win-reg prints for it)', async () => {
     expect(reg.locate('HKU\\.DEFAULT')).toMatchObject({ file: '/Windows/system32/config/default', prefix: 'HKEY_LOCAL_MACHINE\\.DEFAULT' });
     expect(marker('HKEY_USERS\\.DEFAULT')).toBe('DEFAULT');
   });
-  test('a SID through the SOFTWARE hive ProfileList', () => {
+  test('a SID through the SOFTWARE hive ProfileList', async () => {
     expect(reg.locate('HKU\\S-1-5-21-1111-2222-3333-1001\\Marker')).toMatchObject({ file: '/Users/alice/ntuser.dat', path: '\\Marker', prefix: 'HKEY_USERS\\S-1-5-21-1111-2222-3333-1001' });
     expect(marker('HKU\\S-1-5-21-1111-2222-3333-1001')).toBe('alice');
   });
-  test('LocalSystem is S-1-5-18, whose profile path uses %systemroot%', () => {
+  test('LocalSystem is S-1-5-18, whose profile path uses %systemroot%', async () => {
     expect(reg.locate('HKU\\LocalSystem')).toMatchObject({ file: '/Windows\\system32\\config\\systemprofile/ntuser.dat'.replace(/\\/g, '/'), prefix: 'HKEY_USERS\\S-1-5-18' });
     expect(marker('HKU\\LocalSystem')).toBe('systemprofile');
   });
-  test('a user name: \\Users\\NAME or \\Documents and Settings\\NAME', () => {
+  test('a user name: \\Users\\NAME or \\Documents and Settings\\NAME', async () => {
     expect(reg.locate('HKU\\alice').file).toBe('/Users/alice/ntuser.dat');
     expect(reg.locate('HKU\\bob').file).toBe('/Documents and Settings/bob/ntuser.dat');
     expect(marker('HKU\\BOB')).toBe('bob');
   });
-  test('what cannot be mapped', () => {
+  test('what cannot be mapped', async () => {
     expect(code(() => reg.locate('HKU\\nobody'))).toBe('NOT_FOUND: nobody: cannot find user directory');
     expect(code(() => reg.locate('HKU\\S-1-5-99'))).toMatch(/^NOT_FOUND: HKU\\S-1-5-99: no profile for S-1-5-99 in HKLM\\SOFTWARE\\Microsoft/);
     expect(code(() => reg.locate('HKEY_CURRENT_USER\\Software'))).toBe('USAGE: HKEY_CURRENT_USER\\Software: not a supported Windows Registry path');
@@ -97,7 +97,7 @@ describe('exports through the mapping, as virt-win-reg prints them', () => {
     const loc = reg.locate('HKLM\\SOFTWARE\\Microsoft');
     const chunks: Uint8Array[] = [];
     await exportReg(lookupForExport(reg.hive(loc.file), loc.path)!, (c) => void chunks.push(c), { prefix: loc.prefix });
-    const ref = hivexExport(join(guestDir, 'Windows/System32/config/SOFTWARE'), '\\Microsoft', ['--prefix', 'HKEY_LOCAL_MACHINE\\SOFTWARE']);
+    const ref = await hivexExport(join(guestDir, 'Windows/System32/config/SOFTWARE'), '\\Microsoft', ['--prefix', 'HKEY_LOCAL_MACHINE\\SOFTWARE']);
     expect(Buffer.concat(chunks).equals(ref.subarray('Windows Registry Editor Version 5.00\n\n'.length))).toBe(true);
   });
 });
@@ -116,7 +116,7 @@ describe('a dirty hive in the guest: its .LOG1/.LOG2 are replayed', () => {
     expect(h.replay).toMatchObject({ dirtyPages: 315 });
     const current = decodeDword(h.get('\\Select')!.value('Current')!.data(), 4)!;
     // hivexget reads the (unreplayed) file; Select is the same there.
-    expect(hivexget(join(cfg, 'SYSTEM'), '\\Select', 'Current').stdout.toString().trim()).toBe(String(current));
+    expect((await hivexget(join(cfg, 'SYSTEM'), '\\Select', 'Current')).stdout.toString().trim()).toBe(String(current));
     expect(loc.path).toBe(`\\ControlSet${String(current).padStart(3, '0')}\\Services`);
     expect(h.get(loc.path)!.subkeyCount).toBeGreaterThan(100);
   });

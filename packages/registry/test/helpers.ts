@@ -1,6 +1,6 @@
 // Test helpers: regipy's xz-compressed hives decompressed into a per-process temp dir, hivex
 // command-line tools as oracles, and a directory standing in for a Windows guest.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,15 +25,27 @@ export function regipy(name: string): string {
 
 export const MINIMAL_HIVE = () => sample('guestfs-tools/phony-guests/minimal-hive');
 
+/** Run a command without blocking the test worker (vitest's RPC times out on long synchronous runs). */
+function exec(cmd: string, args: string[]): Promise<{ status: number; stdout: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const out: Buffer[] = [];
+    p.stdout.on('data', (d) => out.push(d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ status: code ?? -1, stdout: Buffer.concat(out) }));
+  });
+}
+
 /** `hivexregedit --export [args] FILE KEY` output (bytes). */
-export function hivexExport(file: string, key: string, args: string[] = []): Buffer {
-  return execFileSync('hivexregedit', ['--export', ...args, file, key], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+export async function hivexExport(file: string, key: string, args: string[] = []): Promise<Buffer> {
+  const r = await exec('hivexregedit', ['--export', ...args, file, key]);
+  if (r.status !== 0) throw new Error(`hivexregedit --export ${args.join(' ')} ${file} ${key}: exit ${r.status}`);
+  return r.stdout;
 }
 
 /** `hivexget FILE KEY VALUE` as virt-win-reg runs it: { status, stdout }. */
-export function hivexget(file: string, key: string, value: string): { status: number; stdout: Buffer } {
-  const r = spawnSync('hivexget', [file, key, value], { maxBuffer: 1 << 30 });
-  return { status: r.status ?? -1, stdout: r.stdout };
+export function hivexget(file: string, key: string, value: string): Promise<{ status: number; stdout: Buffer }> {
+  return exec('hivexget', [file, key, value]);
 }
 
 /** `hivexregedit --merge [--prefix P] FILE REG` */
@@ -42,8 +54,8 @@ export function hivexMerge(file: string, reg: string, prefix?: string): void {
 }
 
 /** `reglookup -H FILE` rows without the modification time column, sorted. */
-export function reglookup(file: string): string[] {
-  const out = execFileSync('reglookup', ['-H', file], { maxBuffer: 1 << 30, encoding: 'latin1' });
+export async function reglookup(file: string): Promise<string[]> {
+  const out = (await exec('reglookup', ['-H', file])).stdout.toString('latin1');
   return out
     .split('\n')
     .filter((l) => l !== '')

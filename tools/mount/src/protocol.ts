@@ -45,7 +45,14 @@ export interface Reply {
   result?: unknown;
 }
 
-/** readdir reply: names, and per name [mountId, ino, mode] in `meta`. */
+/**
+ * Numbers per entry in a readdir reply: mountId, ino, mode, nlink, uid, gid, size, blocks,
+ * blksize, rdev, atime, mtime, ctime (ms). nlink is NaN when the inode could not be stat'ed
+ * (then mode is the directory entry's type only).
+ */
+export const STAT_FIELDS = 13;
+
+/** readdir reply: names, and STAT_FIELDS numbers per name in `meta`. */
 export interface DirReply {
   names: string[];
   meta: Float64Array;

@@ -13,7 +13,7 @@
 import { createRequire } from 'node:module';
 import { WorkerPool } from './pool.js';
 import {
-  EIO, EROFS, type DirReply, type Reply, type WireStat,
+  EIO, EROFS, STAT_FIELDS, type DirReply, type Reply, type WireStat,
 } from './protocol.js';
 
 const require = createRequire(import.meta.url);
@@ -57,6 +57,10 @@ export interface Server {
 }
 
 const MAX_INO = 0xffffffff;
+/** Paths whose stat the server keeps (a read-only guest never changes). */
+const STAT_CACHE_MAX = 200_000;
+/** Kernel cache times (s) for entries and attributes: nothing changes under a read-only mount. */
+const CACHE_TIMEOUT = 60;
 
 export function createServer(o: ServerOptions): Server {
   const Fuse = require('fuse-native') as FuseClass;
@@ -92,11 +96,28 @@ export function createServer(o: ServerOptions): Server {
     atime: w.atime, mtime: w.mtime, ctime: w.ctime,
   });
 
+  // The guest does not change under a read-only mount: stats are cached by path (from getattr
+  // and from readdir, which stats every entry), so find/ls -l/du do not come back to a worker
+  // for each name. Bounded: cleared when full.
+  type FuseStat = ReturnType<typeof toStat>;
+  const statCache = new Map<string, FuseStat>();
+  const cacheStat = (path: string, st: FuseStat) => {
+    if (statCache.size >= STAT_CACHE_MAX) statCache.clear();
+    statCache.set(path, st);
+  };
+
   const rofs = (...args: unknown[]) => (args[args.length - 1] as Cb)(EROFS);
 
   const ops = {
     getattr(path: string, cb: Cb) {
-      pool.request({ op: 'getattr', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, toStat(r.result as WireStat))));
+      const c = statCache.get(path);
+      if (c) return cb(0, c);
+      pool.request({ op: 'getattr', path }).then((r) => {
+        if (r.errno) return cb(failed(path, r));
+        const st = toStat(r.result as WireStat);
+        cacheStat(path, st);
+        cb(0, st);
+      });
     },
     readdir(path: string, cb: Cb) {
       pool.request({ op: 'readdir', path }).then((r) => {
@@ -104,8 +125,17 @@ export function createServer(o: ServerOptions): Server {
         const d = r.result as DirReply;
         // Stats for the filler carry only what FUSE 2.9 uses there: st_ino and the type bits.
         const stats = new Array(d.names.length);
+        const m = d.meta;
+        const dir = path === '/' ? '' : path;
         for (let i = 0; i < d.names.length; i++) {
-          stats[i] = { ino: inoOf(d.meta[i * 3], d.meta[i * 3 + 1]), mode: d.meta[i * 3 + 2], mtime: 0, atime: 0, ctime: 0 };
+          const k = i * STAT_FIELDS;
+          stats[i] = { ino: inoOf(m[k], m[k + 1]), mode: m[k + 2], mtime: 0, atime: 0, ctime: 0 };
+          if (!Number.isNaN(m[k + 3])) {
+            cacheStat(`${dir}/${d.names[i]}`, toStat({
+              mountId: m[k], ino: m[k + 1], mode: m[k + 2], nlink: m[k + 3], uid: m[k + 4], gid: m[k + 5], size: m[k + 6],
+              blocks: m[k + 7], blksize: m[k + 8], rdev: m[k + 9], atime: m[k + 10], mtime: m[k + 11], ctime: m[k + 12],
+            }));
+          }
         }
         cb(0, ['.', '..', ...d.names], [{ mode: 0o040000, mtime: 0, atime: 0, ctime: 0 }, { mode: 0o040000, mtime: 0, atime: 0, ctime: 0 }, ...stats]);
       });
@@ -115,6 +145,8 @@ export function createServer(o: ServerOptions): Server {
     },
     open(path: string, flags: number, cb: Cb) {
       if ((flags & 3) !== 0 || (flags & 0o1000) /* O_TRUNC */) return cb(EROFS);
+      // A cached regular file needs no worker to open: reads resolve it themselves.
+      if (((statCache.get(path)?.mode ?? 0) & 0o170000) === 0o100000) return cb(0, 0);
       pool.request({ op: 'open', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, 0)));
     },
     read(path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Cb) {
@@ -168,7 +200,8 @@ export function createServer(o: ServerOptions): Server {
   class GuestFuse extends FuseBase {
     override _fuseOptions(): string {
       const base = super._fuseOptions();
-      const extra = ['ro', 'use_ino', ...o.fuseOptions].join(',');
+      const extra = ['ro', 'use_ino', 'kernel_cache', `entry_timeout=${CACHE_TIMEOUT}`, `attr_timeout=${CACHE_TIMEOUT}`,
+        `negative_timeout=${CACHE_TIMEOUT}`, ...o.fuseOptions].join(',');
       return base ? `${base},${extra}` : `-o${extra}`;
     }
   }

@@ -7,7 +7,7 @@ import { GuestkitError, fileTypeOfMode, type Filesystem, type Timespec } from '@
 import { openGuestFromArgs, type CommonArgs } from '@guestkit/clikit';
 import {
   EIO, EISDIR, ELOOP, ENOENT, ENOTDIR, EINVAL,
-  type DirReply, type Reply, type Request, type WireStat, type WorkerInit,
+  STAT_FIELDS, type DirReply, type Reply, type Request, type WireStat, type WorkerInit,
 } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -48,19 +48,29 @@ function handle(req: Request): { result?: unknown; transfer?: ArrayBuffer[] } {
       return { result: w };
     }
     case 'readdir': {
-      // One pass over the directory's entries (the fs streams them); names and a flat array
-      // of [mountId, ino, mode] go back, the array transferred rather than copied.
+      // One pass over the directory's entries (the fs streams them), each entry's inode
+      // stat'ed here so the server can answer the getattr calls that follow (find, ls -l, du)
+      // without coming back: names, and a flat array of STAT_FIELDS numbers per entry
+      // (NaN where the inode could not be read), transferred rather than copied.
       const r = view.resolve(req.path, { follow: true });
       if (fileTypeOfMode(r.fs.stat(r.ino).mode) !== 'dir') throw new GuestkitError('NOT_DIR', `${req.path}: Not a directory`);
       const entries = view.entriesOf(r.mount, r.ino);
       const names: string[] = new Array(entries.length);
-      const meta = new Float64Array(entries.length * 3);
+      const meta = new Float64Array(entries.length * STAT_FIELDS).fill(Number.NaN);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         names[i] = e.name;
-        meta[i * 3] = e.mount.id;
-        meta[i * 3 + 1] = e.ino;
-        meta[i * 3 + 2] = TYPE_MODE[e.type] ?? 0;
+        const o = i * STAT_FIELDS;
+        meta[o] = e.mount.id;
+        meta[o + 1] = e.ino;
+        meta[o + 2] = TYPE_MODE[e.type] ?? 0;
+        try {
+          const st = e.mount.fs.stat(e.ino);
+          meta.set([st.mode, st.nlink, st.uid, st.gid, st.size, st.blocks, st.blksize, st.rdev, ms(st.atime), ms(st.mtime), ms(st.ctime)], o + 2);
+        } catch (err) {
+          if (!(err instanceof GuestkitError)) throw err;
+          meta[o + 3] = Number.NaN; // stat failed: getattr will ask again and report it
+        }
       }
       const d: DirReply = { names, meta };
       return { result: d, transfer: [meta.buffer as ArrayBuffer] };

@@ -137,6 +137,8 @@ interface Frame {
   mount: Mount;
   ino: number;
   name: string;
+  /** Whether it is a directory (every frame but the last of a resolution is). */
+  dir: boolean;
 }
 
 export class GuestView {
@@ -200,7 +202,8 @@ export class GuestView {
     }
     if (path.includes('\0')) throw new GuestkitError('NOT_FOUND', `${JSON.stringify(path)}: path contains a NUL byte`);
     const r = this.root();
-    const stack: Frame[] = [{ mount: r.mount, ino: r.ino, name: '' }];
+    // The root of a hostile filesystem may be anything: checked like every other directory.
+    const stack: Frame[] = [{ mount: r.mount, ino: r.ino, name: '', dir: fileTypeOfMode(r.fs.stat(r.ino).mode) === 'dir' }];
     // Components still to walk, last one first (so pop() gives the next).
     const pending = path.split('/').reverse();
     let links = 0;
@@ -212,10 +215,7 @@ export class GuestView {
         continue;
       }
       const cur = stack[stack.length - 1];
-      const curSt = cur.mount.fs.stat(cur.ino);
-      if (fileTypeOfMode(curSt.mode) !== 'dir') {
-        throw new GuestkitError('NOT_DIR', `${path}: Not a directory`);
-      }
+      if (!cur.dir) throw new GuestkitError('NOT_DIR', `${path}: Not a directory`);
       const childIno = cur.mount.fs.lookup(cur.ino, comp);
       if (childIno === null) throw new GuestkitError('NOT_FOUND', `${path}: No such file or directory`);
       const child = this.cross(cur.mount, childIno);
@@ -238,7 +238,7 @@ export class GuestView {
       }
       // Anything after a non-directory (even a trailing "/", ".", "..") needs it to be one.
       if (!last && type !== 'dir') throw new GuestkitError('NOT_DIR', `${path}: Not a directory`);
-      stack.push({ mount: child.mount, ino: child.ino, name: comp });
+      stack.push({ mount: child.mount, ino: child.ino, name: comp, dir: type === 'dir' });
     }
     const top = stack[stack.length - 1];
     const canon = stack.length === 1 ? '/' : stack.slice(1).map((f) => `/${f.name}`).join('');

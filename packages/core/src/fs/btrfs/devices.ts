@@ -1,7 +1,8 @@
 // The devices of one btrfs filesystem and reads of its logical address space (btrfs docs,
 // "On-disk Format" § Chunk tree, "Physical to logical mapping"): devices are known by the
 // devid in their superblock's dev_item; a logical range is read from the first copy whose
-// device is present. Tree blocks, which need "a good copy", go through copies() instead.
+// device is present (missing devices are reported once, when the chunk tree has listed them).
+// Tree blocks, which need "a good copy", go through copies() instead.
 
 import type { BlockDevice } from '../../block/device.js';
 import { GuestkitError } from '../../errors.js';
@@ -56,7 +57,6 @@ export class BtrfsDevices {
     for (const c of m.copies) {
       const dev = this.byId.get(c.devid);
       if (dev) out.push({ ...c, dev });
-      else this.noteMissing(c.devid);
     }
     if (!out.length) throw this.noDevice(m.copies, logical, what);
     return out;
@@ -76,7 +76,6 @@ export class BtrfsDevices {
           at = c.offset;
           break;
         }
-        this.noteMissing(c.devid);
       }
       if (!dev) throw this.noDevice(m.copies, logical + done, what);
       const part = buf.subarray(done, done + n);
@@ -93,12 +92,6 @@ export class BtrfsDevices {
     if (!fresh.length) return;
     for (const d of fresh) this.missing.add(d);
     this.note(`btrfs filesystem ${this.sb.fsid}: ${total - devids.length} of ${total} devices given (devid ${devids.join(', ')} missing); reading the copies on the others (degraded)`);
-  }
-
-  private noteMissing(devid: number): void {
-    if (this.missing.has(devid)) return;
-    this.missing.add(devid);
-    this.note(`btrfs filesystem ${this.sb.fsid}: device ${devid} is missing; reading the copies on the other devices (degraded)`);
   }
 
   private noDevice(copies: readonly Stripe[], logical: number, what: string): GuestkitError {

@@ -588,6 +588,7 @@ export class BtrfsFilesystem implements Filesystem {
         blockGroups: this.blockGroups(),
         devices: this.devItems.filter((d) => this.devs.byId.has(d.devid)),
         globalRootsUsed: rootsUsed,
+        freeSpaceTree: (this.sb.compatRoFlags & COMPAT_RO.FREE_SPACE_TREE) !== 0,
       });
     }
     return this.statfsCache;

@@ -3,10 +3,13 @@
 // copies, per DATA / METADATA / SYSTEM kind), f_blocks = total_bytes / data copies, f_bfree =
 // f_blocks − used / data copies − the global block reserve, f_bavail = free space in data
 // block groups + what btrfs_calc_avail_data_space() finds unallocated on the devices, both
-// divided by the data copies. The global reserve is estimated as the 6.1 kernel sizes it
-// (btrfs_update_global_block_rsv: max(bytes used by the extent, csum and free-space trees,
-// nodesize × 8 × 2 × (1 + those trees + 10)), at most 512 MiB); the kernel's runtime state
-// (read-only block groups, a full metadata space) is not on disk and is not modelled.
+// divided by the data copies. The global reserve is sized as Linux 6.1 (with the 2023
+// fixes backported to Debian's 6.1, and 6.4+) sizes it in btrfs_update_global_block_rsv():
+// max(bytes used by the extent, csum and free-space trees, insert size of (1 + those trees +
+// 6 unlink units) items + delayed refs of the 6 unlink units (twice with the free space
+// tree)), at most 512 MiB, where the insert size of n items is nodesize × 8 levels × 2 × n.
+// The kernel's runtime state (read-only block groups, a full metadata space) is not on disk
+// and is not modelled.
 
 import type { StatFs } from '../vfs.js';
 import type { BlockGroupItem } from './block-group.js';
@@ -41,6 +44,8 @@ export interface StatfsInput {
   devices: readonly DevItem[];
   /** bytes_used of the extent, csum and free-space tree roots that exist. */
   globalRootsUsed: number[];
+  /** The free space tree (compat_ro free_space_tree) is enabled. */
+  freeSpaceTree: boolean;
 }
 
 export function btrfsStatfs(inp: StatfsInput): StatFs {
@@ -71,7 +76,7 @@ export function btrfsStatfs(inp: StatfsInput): StatFs {
   void mixed;
   const blocks = shift(Math.floor(sb.totalBytes / dataFactor));
   let bfree = blocks - shift(Math.floor(totalUsed / dataFactor));
-  const rsv = globalReserve(sb, inp.globalRootsUsed);
+  const rsv = globalReserve(sb, inp.globalRootsUsed, inp.freeSpaceTree);
   bfree = bfree >= shift(rsv) ? bfree - shift(rsv) : 0;
   const availData = calcAvailDataSpace(inp.devices, dataProfile);
   const bavail = shift(Math.floor(totalFreeData / dataFactor) + Math.floor(availData / dataFactor));
@@ -88,12 +93,16 @@ export function btrfsStatfs(inp: StatfsInput): StatFs {
   };
 }
 
-/** btrfs_update_global_block_rsv(), 6.1. */
-export function globalReserve(sb: Superblock, rootsUsed: readonly number[]): number {
-  const minItems = 1 + rootsUsed.length + 10;
+/** BTRFS_UNLINK_METADATA_UNITS: items an unlink reserves. */
+const BTRFS_UNLINK_METADATA_UNITS = 6;
+
+/** btrfs_update_global_block_rsv(). */
+export function globalReserve(sb: Superblock, rootsUsed: readonly number[], freeSpaceTree: boolean): number {
+  const insertSize = (items: number) => sb.nodeSize * BTRFS_MAX_LEVEL * 2 * items;
+  const minItems = 1 + rootsUsed.length + BTRFS_UNLINK_METADATA_UNITS;
+  const delayedRefs = insertSize(BTRFS_UNLINK_METADATA_UNITS) * (freeSpaceTree ? 2 : 1);
   const used = rootsUsed.reduce((a, b) => a + b, 0);
-  const insert = sb.nodeSize * BTRFS_MAX_LEVEL * 2 * minItems;
-  return Math.min(Math.max(used, insert), SZ_512M);
+  return Math.min(Math.max(used, insertSize(minItems) + delayedRefs), SZ_512M);
 }
 
 /** btrfs_calc_avail_data_space(): unallocated device space usable for new data chunks. */

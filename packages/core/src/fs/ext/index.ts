@@ -384,7 +384,8 @@ export class ExtFs implements Filesystem, ExtContext {
     }
     const buf = this.metaBlock(blk, what);
     const o = byteOff % sb.blockSize;
-    const inode = parseInode(sb, ino, buf.subarray(o, o + sb.s_inode_size));
+    // A copy: a cached inode must not pin its whole inode-table block.
+    const inode = parseInode(sb, ino, buf.slice(o, o + sb.s_inode_size));
     if (!inode.checksumOk && this.csum) this.checksumMismatch(`inode ${ino}`);
     const entry: CachedInode = { inode };
     this.inodes.set(ino, entry);

@@ -1,0 +1,96 @@
+// libguestfs's phony Windows guest (test-data/phony-guests/make-windows-img.sh; layout in
+// ../shared/samples/guestfs-tools/phony-guests/README.md), built without the appliance:
+//   2 GiB raw (sparse), MBR with the disk signature bytes "1234" at 0x1b8 (label-id 0x34333231),
+//   sda1 = sectors 64…524287 NTFS (empty), sda2 = 524288…(end−64) NTFS holding
+//   /Windows/System32/Config/{SOFTWARE,SYSTEM} (minimal-hive + hivexregedit --merge of
+//   windows-software.reg / windows-system.reg), /Windows/System32/Drivers/,
+//   /Windows/System32/cmd.exe (= binaries/bin-win32.exe), /Program Files/, /autoexec.bat.
+// SYSTEM\MountedDevices maps C: to signature "1234" + byte offset 0x10000000 (256 MiB) = sda2.
+// Each NTFS is made by mkntfs -T on a partition file and filled through ntfs-3g (FUSE) under a
+// frozen clock (faketime); ntfslabel --new-serial gives sda2 the serial of libguestfs's image
+// (virt-inspector prints it as the filesystem UUID, 091A29CC586B609C). Deterministic.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, copyFileSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../lib.mjs';
+import { makeHive, PHONY } from '../fixtures/reg-make.mjs';
+
+const BINARIES = join(PHONY, '..', 'binaries');
+const FAKE_TIME = '2010-01-01 00:00:00';
+const SECTORS = 2048 * 2048; // 2 GiB in 512-byte sectors
+export const WINDOWS_SERIAL = '091A29CC586B609C';
+
+function faketimeEnv() {
+  const lib = run('bash', ['-c', 'ls /usr/lib/*/faketime/libfaketime.so.1 | head -1']).trim();
+  if (!lib) throw new Error('libfaketime is missing (apt-get install faketime)');
+  return { ...process.env, LD_PRELOAD: lib, FAKETIME: FAKE_TIME, TZ: 'UTC' };
+}
+
+/** mkntfs -T a partition file of `sectors` and copy `tree` (if any) in through ntfs-3g. */
+async function ntfsPartition(img, start, sectors, tree, mnt) {
+  run('truncate', ['-s', String(sectors * 512), img]);
+  run('mkntfs', ['-q', '-F', '-f', '-T', '-p', String(start), img]);
+  if (!tree) return;
+  mkdirSync(mnt, { recursive: true });
+  const env = faketimeEnv();
+  const daemon = spawn('ntfs-3g', ['-o', 'no_detach', img, mnt], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  daemon.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((res) => daemon.on('exit', (code) => res(code)));
+  try {
+    for (let i = 0; ; i++) {
+      if (run('bash', ['-c', `grep -qs " ${mnt} " /proc/mounts && echo y || true`]).trim() === 'y') break;
+      if (i === 100) throw new Error(`ntfs-3g did not mount ${img}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    run('cp', ['-r', '--preserve=timestamps', `${tree}/.`, mnt], { env });
+  } finally {
+    try {
+      run('fusermount', ['-u', mnt]);
+    } catch (e) {
+      daemon.kill('SIGTERM');
+      throw e;
+    } finally {
+      const code = await exited;
+      rmSync(mnt, { recursive: true, force: true });
+      if (code !== 0) throw new Error(`ntfs-3g exited with ${code}: ${stderr}`);
+    }
+  }
+}
+
+export default {
+  name: 'phony-windows',
+  inputs: ['fixtures/reg-make.mjs'],
+  tools: ['mkntfs', 'ntfs-3g', 'ntfslabel', 'sfdisk', 'hivexregedit', 'faketime'],
+  async build({ out }) {
+    const HKLM = 'HKEY_LOCAL_MACHINE';
+    const tree = join(out, 'tree');
+    const cfg = join(tree, 'Windows', 'System32', 'Config');
+    makeHive(out, join(cfg, 'SOFTWARE'), [{ name: 'windows-software.reg', text: readFileSync(join(PHONY, 'windows-software.reg'), 'utf8'), prefix: `${HKLM}\\SOFTWARE` }]);
+    makeHive(out, join(cfg, 'SYSTEM'), [{ name: 'windows-system.reg', text: readFileSync(join(PHONY, 'windows-system.reg'), 'utf8'), prefix: `${HKLM}\\SYSTEM` }]);
+    mkdirSync(join(tree, 'Windows', 'System32', 'Drivers'), { recursive: true });
+    mkdirSync(join(tree, 'Program Files'), { recursive: true });
+    copyFileSync(join(BINARIES, 'bin-win32.exe'), join(tree, 'Windows', 'System32', 'cmd.exe'));
+    writeFileSync(join(tree, 'autoexec.bat'), '');
+    run('find', [tree, '-exec', 'touch', '-h', '-d', `@${Date.parse(`${FAKE_TIME}Z`) / 1000}`, '{}', '+']);
+
+    const parts = [
+      { start: 64, end: 524287, file: join(out, 'p1.ntfs') },
+      { start: 524288, end: SECTORS - 65, file: join(out, 'p2.ntfs'), tree },
+    ];
+    for (const [i, p] of parts.entries()) await ntfsPartition(p.file, p.start, p.end - p.start + 1, p.tree, join(out, `mnt${i + 1}`));
+    run('ntfslabel', ['-q', `--new-serial=${WINDOWS_SERIAL}`, parts[1].file]);
+
+    const img = join(out, 'windows.img');
+    run('truncate', ['-s', String(SECTORS * 512), img]);
+    const lines = ['label: dos', 'label-id: 0x34333231', 'unit: sectors',
+      ...parts.map((p) => `start=${p.start}, size=${p.end - p.start + 1}, type=7`)];
+    run('sfdisk', ['--no-reread', '--no-tell-kernel', img], { input: lines.join('\n') + '\n' });
+    for (const p of parts) {
+      run('dd', [`if=${p.file}`, `of=${img}`, 'bs=1M', `seek=${p.start * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
+      rmSync(p.file);
+    }
+    rmSync(tree, { recursive: true });
+  },
+};
