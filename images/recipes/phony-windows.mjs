@@ -5,6 +5,7 @@
 //   /Windows/System32/Config/{SOFTWARE,SYSTEM} (minimal-hive + hivexregedit --merge of
 //   windows-software.reg / windows-system.reg), /Windows/System32/Drivers/,
 //   /Windows/System32/cmd.exe (= binaries/bin-win32.exe), /Program Files/, /autoexec.bat.
+// Also windows-badhive.img (64 MiB, one NTFS from sector 2048) with the SOFTWARE hive truncated.
 // SYSTEM\MountedDevices maps C: to signature "1234" + byte offset 0x10000000 (256 MiB) = sda2.
 // Each NTFS is made by mkntfs -T on a partition file and filled through ntfs-3g (FUSE) under a
 // frozen clock (faketime); ntfslabel --new-serial gives sda2 the serial of libguestfs's image
@@ -91,6 +92,18 @@ export default {
       run('dd', [`if=${p.file}`, `of=${img}`, 'bs=1M', `seek=${p.start * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
       rmSync(p.file);
     }
+    // windows-badhive.img: the same tree on one small NTFS, but its SOFTWARE hive cut short
+    // (the first 4 KiB base block and 100 bytes of the first hbin): inspection must warn and
+    // still report what SYSTEM and the file system give.
+    const sw = join(cfg, 'SOFTWARE');
+    writeFileSync(sw, readFileSync(sw).subarray(0, 4196));
+    const small = join(out, 'p-bad.ntfs');
+    await ntfsPartition(small, 2048, 126976, tree, join(out, 'mnt-bad'));
+    const bad = join(out, 'windows-badhive.img');
+    run('truncate', ['-s', '64M', bad]);
+    run('sfdisk', ['--no-reread', '--no-tell-kernel', bad], { input: 'label: dos\nlabel-id: 0x34333231\nunit: sectors\nstart=2048, size=126976, type=7\n' });
+    run('dd', [`if=${small}`, `of=${bad}`, 'bs=1M', `seek=${2048 * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
+    rmSync(small);
     rmSync(tree, { recursive: true });
   },
 };

@@ -6,7 +6,8 @@
 // guest's disks) and say which disks we leave out (network, volume). Always read-only.
 
 import { spawnSync } from 'node:child_process';
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser as XMLParserType } from 'fast-xml-parser';
 import { GuestkitError, warn } from '@guestkit/core';
 
 export interface LibvirtDisk {
@@ -58,6 +59,13 @@ export function listDomains(uri?: string): string[] {
   return virsh(uri, ['list', '--all', '--name']).split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
+/** fast-xml-parser, loaded on first use (its CommonJS build: one file) so tools run without -d do not pay for it. */
+let XMLParserCtor: typeof XMLParserType | undefined;
+function xmlParser(): typeof XMLParserType {
+  XMLParserCtor ??= (createRequire(import.meta.url)('fast-xml-parser') as { XMLParser: typeof XMLParserType }).XMLParser;
+  return XMLParserCtor;
+}
+
 type XmlNode = Record<string, unknown>;
 const nodes = (x: unknown): XmlNode[] =>
   x === undefined || x === null ? [] : (Array.isArray(x) ? x : [x]).map((v) => (typeof v === 'object' && v !== null ? (v as XmlNode) : {}));
@@ -66,7 +74,7 @@ const nodes = (x: unknown): XmlNode[] =>
 export function parseDomainXml(xml: string, what = 'domain XML'): LibvirtDomain {
   let doc: Record<string, unknown>;
   try {
-    const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, parseAttributeValue: false, processEntities: true });
+    const parser = new (xmlParser())({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, parseAttributeValue: false, processEntities: true });
     doc = parser.parse(xml) as Record<string, unknown>;
   } catch (e) {
     throw new GuestkitError('CORRUPT', `${what}: not XML (${(e as Error).message})`);

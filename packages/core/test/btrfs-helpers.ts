@@ -195,3 +195,16 @@ function unquote(s: string): string {
 }
 
 export const linuxMakedev = (major: number, minor: number) => (minor & 0xff) + ((major & 0xfff) << 8) + (minor & ~0xff) * 2 ** 12 + (major & ~0xfff) * 2 ** 32;
+
+/**
+ * Collects mismatches of a loop over thousands of entries (one expect() per field would cost
+ * more than the reading): `eq(where, got, want)`, then `expect(m.list).toEqual([])`.
+ */
+export class Mismatches {
+  readonly list: string[] = [];
+  eq(where: string, got: unknown, want: unknown): void {
+    const g = JSON.stringify(got);
+    const w = JSON.stringify(want);
+    if (g !== w && this.list.length < 50) this.list.push(`${where}: got ${g}, want ${w}`);
+  }
+}

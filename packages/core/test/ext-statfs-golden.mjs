@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Regenerates ext-statfs.golden.json: statvfs(2) of each ext test image as the Linux
 // kernel computes it (what virt-df reports), taken inside the libguestfs appliance in one
-// launch. Run from the repository root:  node packages/core/test/ext-statfs-golden.mjs
+// launch. Run from the repository root:
+//   node packages/core/test/ext-statfs-golden.mjs [RECIPE...]
+// With recipe names, only those images are measured and merged into the existing file.
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
@@ -19,7 +21,10 @@ export const STATFS_IMAGES = [
   ['ext-ext4-bigalloc', 'ext4-bigalloc.img'],
 ];
 
-execFileSync('node', [join(root, 'images', 'build.mjs'), ...STATFS_IMAGES.map(([r]) => r)], { stdio: 'inherit' });
+const only = process.argv.slice(2);
+const images = only.length ? STATFS_IMAGES.filter(([r]) => only.includes(r)) : STATFS_IMAGES;
+if (images.length !== (only.length || STATFS_IMAGES.length)) throw new Error(`unknown recipe among ${only.join(' ')}`);
+execFileSync('node', [join(root, 'images', 'build.mjs'), ...images.map(([r]) => r)], { stdio: 'inherit' });
 const hashes = Object.fromEntries(
   execFileSync('node', [join(root, 'images', 'build.mjs'), '--list'], { encoding: 'utf8' })
     .split('\n')
@@ -28,18 +33,22 @@ const hashes = Object.fromEntries(
     .map((f) => [f[0], f[1]]),
 );
 const args = ['--ro'];
-for (const [r, f] of STATFS_IMAGES) args.push('-a', join(root, 'images', 'out', r, f));
+for (const [r, f] of images) args.push('-a', join(root, 'images', 'out', r, f));
 const letters = 'abcdefghijklmnopqrstuvwxyz';
-const script = ['run', ...STATFS_IMAGES.flatMap((_, i) => [`mount-ro /dev/sd${letters[i]} /`, 'statvfs /', 'umount /'])].join('\n') + '\n';
+const script = ['run', ...images.flatMap((_, i) => [`mount-ro /dev/sd${letters[i]} /`, 'statvfs /', 'umount /'])].join('\n') + '\n';
 const out = execFileSync('guestfish', args, {
   input: script,
   encoding: 'utf8',
   env: { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' },
 });
 const blocks = out.split(/(?=^bsize: )/m).filter((b) => b.startsWith('bsize:'));
-if (blocks.length !== STATFS_IMAGES.length) throw new Error(`expected ${STATFS_IMAGES.length} statvfs results:\n${out}`);
-const golden = { generator: 'packages/core/test/ext-statfs-golden.mjs (guestfish statvfs)', libguestfs: execFileSync('guestfish', ['--version'], { encoding: 'utf8' }).trim(), images: {} };
-STATFS_IMAGES.forEach(([r, f], i) => {
+if (blocks.length !== images.length) throw new Error(`expected ${images.length} statvfs results:\n${out}`);
+const goldenPath = join(here, 'ext-statfs.golden.json');
+const golden = only.length
+  ? JSON.parse(readFileSync(goldenPath, 'utf8'))
+  : { generator: 'packages/core/test/ext-statfs-golden.mjs (guestfish statvfs)', images: {} };
+golden.libguestfs = execFileSync('guestfish', ['--version'], { encoding: 'utf8' }).trim();
+images.forEach(([r, f], i) => {
   const v = Object.fromEntries([...blocks[i].matchAll(/^(\w+): (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
   golden.images[`${r}/${f}`] = {
     recipeHash: hashes[r],
@@ -54,5 +63,5 @@ STATFS_IMAGES.forEach(([r, f], i) => {
     namemax: v.namemax,
   };
 });
-writeFileSync(join(here, 'ext-statfs.golden.json'), JSON.stringify(golden, null, 1) + '\n');
-console.log(readFileSync(join(here, 'ext-statfs.golden.json'), 'utf8'));
+writeFileSync(goldenPath, JSON.stringify(golden, null, 1) + '\n');
+console.log(readFileSync(goldenPath, 'utf8'));

@@ -209,7 +209,7 @@ describe.each(VARIANTS)('xfs %s image', (variant) => {
       const got = readAll(fs, ino);
       expect(got.length, e.path).toBe(want.length);
       expect(sha(got), e.path).toBe(sha(want));
-      if (want.length) {
+      if (want.length && !/^(big|tree)\//.test(e.path)) {
         expect(kernelSha.get(e.path), e.path).toBe(sha(want));
         checked++;
       }

@@ -5,6 +5,8 @@ export * from './access.js';
 export * from './elf.js';
 export * from './linux.js';
 export * from './windows.js';
+export * from './rpm-bdb.js';
+export * from './rpm-ndb.js';
 export * from './osinfo.js';
 export * from './inspect.js';
 export * from './xml.js';

@@ -139,6 +139,22 @@ function fsInfo(device: string, devices: readonly GuestDevice[]): FilesystemInfo
 
 const cmpBytes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** EFI system partition type: GPT type GUID (UEFI spec 5.3.3) or MBR OSType 0xEF (5.2.2). */
+export const ESP_GPT_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+
+/**
+ * Firmware guess as virt-v2v makes it (v2v/inspect_source: a disk with an ESP boots by UEFI):
+ * any partition of the disks typed as an EFI system partition. virt-inspector's XML has no
+ * such element; it is in the JSON only.
+ */
+function hasEsp(devices: readonly GuestDevice[]): boolean {
+  return devices.some((d) => {
+    const p = (d as GuestDevice & { partition?: { type?: string } }).partition;
+    const t = p?.type?.toUpperCase();
+    return d.kind === 'partition' && (t === ESP_GPT_TYPE || t === 'EF');
+  });
+}
+
 /** Inspect the disks: one entry per operating system root, in device order. */
 export async function inspectGuest(disks: GuestDisks, opts: InspectOptions = {}): Promise<OperatingSystem[]> {
   const warn = opts.warn ?? coreWarn;
@@ -176,6 +192,7 @@ export async function inspectGuest(disks: GuestDisks, opts: InspectOptions = {})
     if (usr) merge({ ...usr, fstab: [] }, root);
   }
 
+  const firmware = hasEsp(devices) ? 'uefi' : 'bios';
   const out: OperatingSystem[] = [];
   for (const r of fses.filter((f) => f.role === 'root')) {
     const d = r.data;
@@ -197,6 +214,7 @@ export async function inspectGuest(disks: GuestDisks, opts: InspectOptions = {})
       mountpoints: [],
       filesystems: [],
       driveMappings: d.driveMappings ?? [],
+      firmware,
     };
     os.osinfo = osinfoOf(os);
     // inspect_get_mountpoints: fstab entries with an absolute mountpoint (or just the root),

@@ -25,6 +25,7 @@ export function inspectorJson(oses: readonly OperatingSystem[]): object {
       put('hostname', os.hostname);
       put('build_id', os.buildId);
       put('osinfo', os.osinfo);
+      put('firmware', os.firmware);
       o.mountpoints = os.mountpoints.map((m) => ({ dev: m.device, mountpoint: m.mountpoint }));
       o.filesystems = os.filesystems.map((f) => {
         const r: Record<string, string> = { dev: f.device };

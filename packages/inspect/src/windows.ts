@@ -38,7 +38,7 @@ export function openGuestHive(t: TreeAccess, path: string, warn: (m: string) => 
     return Hive.open(bytes, { name: p });
   } catch (e) {
     if (!(e instanceof GuestkitError)) throw e;
-    warn(`${p}: ${e.message}`);
+    warn(e.message.startsWith(p) ? e.message : `${p}: ${e.message}`);
     return null;
   }
 }
@@ -89,8 +89,9 @@ export function checkWindowsRoot(t: TreeAccess, d: InspectionData, systemroot: s
   if (arch) d.arch = arch;
   const software = openGuestHive(t, `${systemroot}/system32/config/software`, warn);
   const system = openGuestHive(t, `${systemroot}/system32/config/system`, warn);
-  if (!software || !system) return;
-  tryReg(() => {
+  // Each hive gives its own facts: one that is missing or fails to parse (warned about) does
+  // not hide the other's (libguestfs gives up on the whole root instead).
+  if (software) tryReg(() => {
     const cv = keyPath(software.root(), ['Microsoft', 'Windows NT', 'CurrentVersion']);
     if (!cv) return;
     const pn = valueString(cv.value('ProductName'));
@@ -108,6 +109,7 @@ export function checkWindowsRoot(t: TreeAccess, d: InspectionData, systemroot: s
     const b = valueString(cv.value('CurrentBuildNumber'));
     if (b !== undefined) d.buildId = b;
   }, warn, 'SOFTWARE hive');
+  if (!system) return;
   tryReg(() => {
     const sel = keyPath(system.root(), ['Select']);
     const cur = sel ? valueDword(sel.value('Current')) : undefined;

@@ -103,7 +103,7 @@ describe('exports through the mapping, as virt-win-reg prints them', () => {
 });
 
 describe('a dirty hive in the guest: its .LOG1/.LOG2 are replayed', () => {
-  test("regipy's SYSTEM_B as HKLM\\SYSTEM; CurrentControlSet from its own Select key", () => {
+  test("regipy's SYSTEM_B as HKLM\\SYSTEM; CurrentControlSet from its own Select key", async () => {
     const g = join(tempDir(), 'dirty-guest');
     const cfg = join(g, 'WINDOWS', 'system32', 'CONFIG');
     mkdirSync(cfg, { recursive: true });

@@ -75,7 +75,7 @@ describe('our merge = hivexregedit --merge, as read back by hivex and reglookup'
     expect(openHiveFile(theirs, quiet).cells.signature(openHiveFile(theirs, quiet).get('\\Big')!.value('large')!.vk.dataOffset)).not.toBe('db');
   });
 
-  test("libguestfs's phony SOFTWARE and SYSTEM .reg files with --prefix", () => {
+  test("libguestfs's phony SOFTWARE and SYSTEM .reg files with --prefix", async () => {
     const P = (s: string) => readFileSync(join(MINIMAL_HIVE(), '..', s), 'utf8');
     for (const [file, hive, prefix] of [
       ['windows-software.reg', 'software.hive', 'HKEY_LOCAL_MACHINE\\SOFTWARE'],

@@ -10,6 +10,8 @@ import { parsePacmanDesc, MAX_PACMAN_DESC } from './pacman.js';
 import { parseApkInstalled, MAX_APK_INSTALLED } from './apk.js';
 import { parseRpmHeader, applicationOfHeader } from './rpm-header.js';
 import { sqliteHeaderBlobs } from './rpmdb-sqlite.js';
+import { bdbHeaderBlobs } from '../rpm-bdb.js';
+import { ndbHeaderBlobs } from '../rpm-ndb.js';
 import { windowsApplications } from './windows-apps.js';
 
 export * from './dpkg.js';
@@ -23,40 +25,48 @@ export const MAX_RPMDB_SIZE = 1024 * 1024 * 1024;
 
 const RPMDB_DIRS = ['/var/lib/rpm', '/usr/lib/sysimage/rpm'];
 
+/** Header blobs → applications; one warning for the first bad header, one count for the rest. */
+function rpmBlobApplications(blobs: Uint8Array[], file: string, warn: (m: string) => void): Application[] {
+  const apps: Application[] = [];
+  let bad = 0;
+  blobs.forEach((b, i) => {
+    try {
+      const a = applicationOfHeader(parseRpmHeader(b, `${file}: package ${i + 1}`));
+      if (a) apps.push(a);
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+      if (bad++ === 0) warn(e.message);
+    }
+  });
+  if (bad > 1) warn(`${file}: ${bad} package headers could not be read`);
+  return apps;
+}
+
+/** The rpm database of the guest: rpmdb.sqlite, else Berkeley DB Packages, else ndb Packages.db. */
 async function rpmApplications(t: TreeAccess, warn: (m: string) => void): Promise<Application[]> {
+  const readers: [string, (db: Uint8Array, file: string) => Promise<Uint8Array[]> | Uint8Array[]][] = [
+    ['rpmdb.sqlite', (db) => sqliteHeaderBlobs(db)],
+    ['Packages', (db, file) => bdbHeaderBlobs(db, file)],
+    ['Packages.db', (db, file) => ndbHeaderBlobs(db, file)],
+  ];
   for (const dir of RPMDB_DIRS) {
-    const sqlite = `${dir}/rpmdb.sqlite`;
-    if (t.isFile(sqlite)) {
-      const db = t.readFile(sqlite, MAX_RPMDB_SIZE);
+    for (const [name, read] of readers) {
+      const file = `${dir}/${name}`;
+      if (!t.isFile(file)) continue;
+      const db = t.readFile(file, MAX_RPMDB_SIZE);
       if (!db) {
-        warn(`${sqlite}: cannot read the rpm database`);
+        warn(`${file}: cannot read the rpm database`);
         return [];
       }
       let blobs: Uint8Array[];
       try {
-        blobs = await sqliteHeaderBlobs(db);
+        blobs = await read(db, file);
       } catch (e) {
         if (!(e instanceof GuestkitError)) throw e;
-        warn(`${sqlite}: ${e.message}`);
+        warn(e.message.startsWith(file) ? e.message : `${file}: ${e.message}`);
         return [];
       }
-      const apps: Application[] = [];
-      let bad = 0;
-      blobs.forEach((b, i) => {
-        try {
-          const a = applicationOfHeader(parseRpmHeader(b, `${sqlite}: package ${i + 1}`));
-          if (a) apps.push(a);
-        } catch (e) {
-          if (!(e instanceof GuestkitError)) throw e;
-          if (bad++ === 0) warn(e.message);
-        }
-      });
-      if (bad > 1) warn(`${sqlite}: ${bad} package headers could not be read`);
-      return apps;
-    }
-    if (t.isFile(`${dir}/Packages`) || t.isFile(`${dir}/Packages.db`)) {
-      warn(`${dir}: Berkeley DB and ndb rpm databases are not read yet: applications not listed`);
-      return [];
+      return rpmBlobApplications(blobs, file, warn);
     }
   }
   return [];

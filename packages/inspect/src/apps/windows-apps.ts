@@ -16,7 +16,8 @@ function classOf(...fields: (string | undefined)[]): string | undefined {
 }
 
 export function windowsApplications(t: TreeAccess, systemroot: string, warn: (m: string) => void): Application[] {
-  const hive = openGuestHive(t, `${systemroot}/system32/config/software`, warn);
+  // A hive that does not open was already warned about by the root's inspection (windows.ts).
+  const hive = openGuestHive(t, `${systemroot}/system32/config/software`, () => {});
   if (!hive) return [];
   const apps: Application[] = [];
   try {

@@ -64,7 +64,7 @@ export const BTRFS_OVERFLOW_BASE = 2 ** 52;
 export const BTRFS_MAX_SUBVOLUMES = 65536;
 /** Longest symlink target read (PATH_MAX). */
 const SYMLINK_MAX = 4096;
-const INODE_CACHE = 4096;
+const INODE_CACHE = 16384;
 const EXTENT_CACHE = 32;
 
 /** A file inside one subvolume: (fs tree id, objectid). */

@@ -85,13 +85,14 @@ export class TreeBlock {
   /** Node: the child pointer of slot `i`. */
   blockptr(i: number): number {
     const o = this.keyOff(i) + 17;
-    const v = this.dv.getBigUint64(o, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GuestkitError('CORRUPT', `${this.what}: pointer ${i} is out of range (${v})`);
-    return Number(v);
+    const hi = this.dv.getUint32(o + 4, true);
+    if (hi >= 0x200000) throw new GuestkitError('CORRUPT', `${this.what}: pointer ${i} is out of range`);
+    return hi * 2 ** 32 + this.dv.getUint32(o, true);
   }
 
   ptrGeneration(i: number): number {
-    return Number(this.dv.getBigUint64(this.keyOff(i) + 25, true));
+    const o = this.keyOff(i) + 25;
+    return this.dv.getUint32(o + 4, true) * 2 ** 32 + this.dv.getUint32(o, true);
   }
 
   /** Last slot whose key is <= k (0 when every key is larger). */

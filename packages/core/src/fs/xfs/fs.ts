@@ -354,7 +354,16 @@ export class XfsFilesystem implements Filesystem, XfsContext {
     for (const e of this.dirs.entries(dir)) {
       let type: DirEntry['type'];
       if (e.ftype !== undefined && e.ftype > 0 && e.ftype < XFS_DIR3_FT.length) type = XFS_DIR3_FT[e.ftype];
-      else type = fileTypeOfMode(this.inode(e.ino).core.di_mode);
+      else {
+        // Without ftype the type is the inode's; an unreadable inode leaves it unknown (as
+        // Linux's DT_UNKNOWN), so that the listing goes on and stat() reports the problem.
+        try {
+          type = fileTypeOfMode(this.inode(e.ino).core.di_mode);
+        } catch (err) {
+          if (!(err instanceof GuestkitError)) throw err;
+          type = 'unknown';
+        }
+      }
       yield { name: nameString(e.name), ino: e.ino, type };
     }
   }
