@@ -39,7 +39,7 @@ describe('inspector on the phony Windows guest', () => {
     expect(r.stdout).toBe(readFileSync(sample('guestfs-tools/expected-windows.img.xml'), 'utf8'));
     const v = spawnSync('xmllint', ['--noout', '--relaxng', sample('guestfs-tools/virt-inspector.rng'), '-'], { input: r.stdout, encoding: 'utf8' });
     expect(v.stderr).toContain('- validates');
-    const j = spawnSync(GUESTKIT, ['inspector', '--json', '--no-applications', '--format', 'raw', '-a', `${dir}/windows.img`], { encoding: 'utf8' });
+    const j = spawnSync(GUESTKIT, ['inspector', '--json', '--format', 'raw', '-a', `${dir}/windows.img`], { encoding: 'utf8' });
     expect(j.status).toBe(0);
     const os = JSON.parse(j.stdout).operatingsystems[0];
     expect(os).toMatchObject({
@@ -49,7 +49,7 @@ describe('inspector on the phony Windows guest', () => {
     });
     expect(os.drive_mappings).toEqual([{ name: 'C', dev: '/dev/sda2' }]);
     expect(os.firmware).toBe('bios'); // MBR, no EFI system partition
-    expect(os.applications).toBeUndefined();
+    expect(os.applications.map((a: { name: string }) => a.name)).toEqual(['test1', 'test2', 'test3', 'test4']);
   });
 
   it('a truncated SOFTWARE hive: one warning, SYSTEM facts and drive letters still reported', async () => {

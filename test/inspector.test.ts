@@ -87,7 +87,7 @@ describe('guestkit inspector (CLI)', () => {
     const j = JSON.parse(r.stdout);
     expect(j.operatingsystems).toEqual([{
       root: '/dev/sda1', name: 'linux', arch: 'x86_64', distro: 'archlinux', major_version: 0, minor_version: 0,
-      package_format: 'pacman', package_management: 'pacman', hostname: 'archlinux.test', osinfo: 'archlinux',
+      package_format: 'pacman', package_management: 'pacman', hostname: 'archlinux.test', osinfo: 'archlinux', firmware: 'bios',
       mountpoints: [{ dev: '/dev/sda1', mountpoint: '/' }],
       filesystems: [{ dev: '/dev/sda1', type: 'ext4', uuid: '01234567-0123-0123-0123-012345678902' }],
     }]);

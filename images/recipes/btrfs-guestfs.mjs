@@ -18,8 +18,10 @@
 // The same launch records what Linux shows on a read-only mount of each image (and of
 // btrfs-rootdir's btrfs.img): `find -printf` listing, device numbers, sha256sum of every file,
 // getfattr dump, statvfs (stat -f), `btrfs subvolume list` and get-default:
-// <name>.oracle.{list,rdev,sha256,xattr,statvfs,subvols,default}. images.json says what is
-// where.
+// <name>.oracle.{list,rdev,sha256,xattr,statvfs,subvols,default} (read by
+// packages/core/test/btrfs-helpers.ts). images.json says what is where. The filesystems are
+// made by the host's mkfs.btrfs (the appliance runs the same btrfs-progs) so that the options
+// sit next to the UUIDs here.
 
 import { join } from 'node:path';
 import { writeFileSync, readFileSync, rmSync } from 'node:fs';
@@ -49,7 +51,7 @@ function times(path, rel) {
   return `touch -h -a -d ${ts(atime)} ${path}\ntouch -h -m -d ${ts(mtime)} ${path}`;
 }
 
-export function applianceScript(manifestRoot) {
+function applianceScript(manifestRoot) {
   const G = BTRFS_GUESTFS;
   const root = (dir) => `chown ${manifestRoot.uid}:${manifestRoot.gid} ${dir}\nchmod ${(manifestRoot.mode & 0o7777).toString(8)} ${dir}\n${times(dir, '')}`;
   const fill = (dir) => `tar -xpf $S/tree.tar -C ${dir} --xattrs --xattrs-include='*' --acls --numeric-owner --same-owner\nrelayout ${dir}`;
@@ -93,29 +95,6 @@ umount $M`;
   for (const k of ['raid1', 'raid0', 'raid10', 'raid5']) S.push(oracle(k, G[k].uuid));
   S.push('echo "== oracle btrfs.img"', oracle('rootdir', '7b1f5c2e-0001-4d3a-9c1e-b7f5a0000001'));
   return S.join('\n') + '\n';
-}
-
-/** Parse `find -printf ORACLE_FMT` output: path → record. */
-export function parseBtrfsOracleList(text) {
-  const m = new Map();
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const f = line.split('\t');
-    const p = f[10] === '.' ? '' : f[10].replace(/^\.\//, '');
-    m.set(p, { ino: Number(f[0]), type: f[1], mode: parseInt(f[2], 8), uid: Number(f[3]), gid: Number(f[4]), size: Number(f[5]), nlink: Number(f[6]), atime: f[7], mtime: f[8], blocks: Number(f[9]), target: f[11] });
-  }
-  return m;
-}
-
-/** "S.FFFFFFFFFF" as find prints %T@ → [sec, nsec]. */
-export function parseFindTime(s) {
-  const neg = s.startsWith('-');
-  const [i, f = ''] = (neg ? s.slice(1) : s).split('.');
-  const t = (BigInt(i) * 1000000000n + BigInt((f + '000000000').slice(0, 9))) * (neg ? -1n : 1n);
-  let sec = t / 1000000000n;
-  let ns = t % 1000000000n;
-  if (ns < 0n) { ns += 1000000000n; sec -= 1n; }
-  return [Number(sec), Number(ns)];
 }
 
 export default {

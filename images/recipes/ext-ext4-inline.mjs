@@ -1,9 +1,9 @@
 // ext4 with inline_data and 1024-byte inodes (small files, directories and symlinks live
 // in the inode and its system.data attribute), from the Linux fixture tree; directories
 // indexed with the legacy hash, unsigned-char variant. With ea_inode: lost+found gets a
-// 20,000-byte user.huge attribute (more than a block holds), stored in an inode of its own
-// (the host tree cannot carry such a value, so debugfs ea_set adds it; the value is
-// ea-inode-value.bin).
+// 4096-byte user.huge attribute (more than an xattr block holds with its header), stored in
+// an inode of its own (the host tree cannot carry such a value, so debugfs ea_set adds it;
+// ea_set -f reads at most one block, hence the size; the value is ea-inode-value.bin).
 
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ export default {
   tools: ['mke2fs', 'e2fsck', 'debugfs', 'tune2fs', 'setfattr', 'setfacl'],
   async build({ out }) {
     const value = join(out, 'ea-inode-value.bin');
-    writeFileSync(value, prngBytes('ea-inode-value', 20000));
+    writeFileSync(value, prngBytes('ea-inode-value', 4096));
     buildExtImage(out, {
       image: 'ext4-inline.img',
       type: 'ext4',
@@ -32,6 +32,8 @@ export default {
       hashAlg: 'legacy',
       unsignedHash: true,
       pre: () => [`ea_set -f ${value} /lost+found user.huge`],
+      // debugfs's ea_set leaves lost+found's i_blocks without the EA inode's blocks.
+      fsckAfter: true,
     });
   },
 };

@@ -15,7 +15,7 @@ export const command: CommandModule<object, DfArgs> = {
   command: 'df',
   describe: 'Free space on the filesystems of a guest (-a/-d), or of every libvirt domain (virt-df)',
   builder: (y: Argv) =>
-    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false }))
+    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false }))
       .option('csv', { type: 'boolean', describe: 'Comma-separated values' })
       .option('human-readable', { alias: 'h', type: 'boolean', describe: 'Human-readable sizes' })
       .option('inodes', { alias: 'i', type: 'boolean', describe: 'Inodes instead of blocks' })

@@ -4,10 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { withImageOptions, type CommonArgs } from '@guestkit/clikit';
 
 export interface InspectorArgs extends CommonArgs {
-  /** --no-applications sets it false (yargs boolean negation). */
-  applications?: boolean;
-  /** --no-icon sets it false. */
-  icon?: boolean;
+  'no-applications'?: boolean;
+  'no-icon'?: boolean;
   xpath?: string;
 }
 
@@ -15,9 +13,9 @@ export const command: CommandModule<object, InspectorArgs> = {
   command: 'inspector',
   describe: 'Display information about the operating systems in disk images (virt-inspector): XML, or --json',
   builder: (y: Argv) =>
-    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false }))
-      .option('applications', { type: 'boolean', default: true, describe: 'List applications (--no-applications: do not)' })
-      .option('icon', { type: 'boolean', default: true, describe: 'Output the guest icon (--no-icon: do not)' })
+    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false }))
+      .option('no-applications', { type: 'boolean', describe: 'Do not list applications' })
+      .option('no-icon', { type: 'boolean', describe: 'Do not output the guest icon' })
       .option('xpath', { type: 'string', requiresArg: true, describe: 'Run an XPath query over the XML and print its result (no inspection when no -a/-d: reads XML from stdin)' }) as unknown as Argv<InspectorArgs>,
   handler: async (argv) => {
     const { run } = await import('./run.js');

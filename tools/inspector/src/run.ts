@@ -38,7 +38,7 @@ export async function run(argv: InspectorArgs, rawArgs: readonly string[] = hide
     const disks = DiskSet.open(specs, openOptionsFrom(argv));
     try {
       const verbose = argv.verbose ? (m: string) => process.stderr.write(`guestkit: ${m}\n`) : undefined;
-      const oses = await inspectGuest(disks, { applications: argv.applications !== false, icon: argv.icon !== false, verbose });
+      const oses = await inspectGuest(disks, { applications: !argv['no-applications'], icon: !argv['no-icon'], verbose });
       if (oses.length === 0) {
         throw new GuestkitError('NOT_FOUND', 'no operating system could be detected inside this disk image');
       }

@@ -22,7 +22,7 @@ export const command: CommandModule<object, LsArgs> = {
   command: 'ls <dirs..>',
   describe: 'List files in a virtual machine (virt-ls); -i is implied without -m',
   builder: (y: Argv) =>
-    withMountOptions(withImageOptions(y.parserConfiguration({ 'greedy-arrays': false })))
+    withMountOptions(withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false })))
       .positional('dirs', { type: 'string', array: true, describe: 'Guest directories' })
       .option('long', { alias: 'l', type: 'boolean', describe: 'Long listing (ls -la in the guest)' })
       .option('recursive', { alias: 'R', type: 'boolean', describe: 'Recursive listing' })

@@ -7,7 +7,7 @@ export interface MountArgs extends CommonArgs {
   mountpoint: string;
   ro?: boolean;
   rw?: boolean;
-  fork?: boolean;
+  'no-fork'?: boolean;
   foreground?: boolean;
   'pid-file'?: string;
   option?: string[];
@@ -30,11 +30,11 @@ export const command: CommandModule<object, MountArgs> = {
   command: 'mount <mountpoint>',
   describe: 'Mount a guest filesystem on the host with FUSE, read-only (guestmount)',
   builder: (y: Argv) =>
-    withMountOptions(withImageOptions(y.parserConfiguration({ 'greedy-arrays': false })))
+    withMountOptions(withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false })))
       .positional('mountpoint', { type: 'string', describe: 'Host directory to mount on' })
       .option('ro', { alias: 'r', type: 'boolean', describe: 'Read-only (the default)' })
       .option('rw', { alias: 'w', type: 'boolean', describe: "Read-write: hands over to libguestfs's guestmount" })
-      .option('fork', { type: 'boolean', default: true, describe: 'Detach once the mount is ready (--no-fork: stay in the foreground)' })
+      .option('no-fork', { type: 'boolean', describe: 'Stay in the foreground (by default guestkit detaches once the mount is ready)' })
       .option('foreground', { alias: 'f', type: 'boolean', describe: 'Stay in the foreground (same as --no-fork)' })
       .option('pid-file', { type: 'string', describe: 'Write the PID of the FUSE server to FILE', requiresArg: true })
       .option('option', { alias: 'o', type: 'string', array: true, describe: 'FUSE mount option (allow_other, allow_root, default_permissions, ...)', requiresArg: true })

@@ -25,7 +25,9 @@ export class WorkerPool {
   /** Start `n` workers and wait until each has opened the guest (or the first fails). */
   static async start(n: number, init: WorkerInit): Promise<WorkerPool> {
     const pool = new WorkerPool();
-    const url = new URL('./worker.js', import.meta.url);
+    // Resolved through the package's exports so it also works from the bundled CLI
+    // (tools/cli/dist/guestkit.mjs), where import.meta.url is the bundle.
+    const url = new URL(import.meta.resolve('@guestkit/tool-mount/worker'));
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
       const worker = new Worker(url, { workerData: init });

@@ -26,7 +26,7 @@ export async function run(argv: MountArgs, rawArgs: readonly string[] = hideBin(
     await runTool(argv, () => handOverToGuestmount(rawArgs));
     return;
   }
-  if (argv.foreground || argv.fork === false) {
+  if (argv.foreground || argv['no-fork']) {
     await runTool(argv, () => serve(argv, rawArgs));
     return;
   }

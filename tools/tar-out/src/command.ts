@@ -19,7 +19,7 @@ export const command: CommandModule<object, TarOutArgs> = {
   command: 'tar-out <dir> <tarfile>',
   describe: 'Pack a guest directory into a tar file, or "-" for stdout (virt-tar-out); -i is implied without -m',
   builder: (y: Argv) =>
-    withMountOptions(withImageOptions(y.parserConfiguration({ 'greedy-arrays': false })))
+    withMountOptions(withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false })))
       .positional('dir', { type: 'string', describe: 'Guest directory' })
       .positional('tarfile', { type: 'string', describe: 'Output tar file, or - for stdout' })
       .option('gzip', { alias: 'z', type: 'boolean', describe: 'Compress with gzip' })

@@ -21,7 +21,7 @@ export const command: CommandModule<object, WinRegArgs> = {
     "Export and merge Windows Registry entries (virt-win-reg): win-reg -a DISK 'HKLM\\Path' [VALUE], " +
     'win-reg --merge -a DISK FILE.reg...; --hive FILE works on one hive file instead of a guest',
   builder: (y: Argv) =>
-    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false }))
+    withImageOptions(y.parserConfiguration({ 'greedy-arrays': false, 'boolean-negation': false }))
       .positional('args', { type: 'string', array: true, describe: 'KEY [VALUE] to export, or the .reg files to merge' })
       .option('hive', { type: 'string', requiresArg: true, describe: 'Work on this hive file instead of a guest (key paths relative to its root)' })
       .option('merge', { type: 'boolean', describe: 'Merge .reg files (or standard input) into the registry' })

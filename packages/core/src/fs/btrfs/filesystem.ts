@@ -19,6 +19,7 @@
 // apart by st_dev, which this interface does not carry).
 
 import type { BlockDevice } from '../../block/device.js';
+import { allocFromDisk } from '../../bytes.js';
 import { GuestkitError } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import { warn } from '../../warn.js';
@@ -26,7 +27,7 @@ import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, fileTypeOfMode, type DirEnt
 import { parseBlockGroupItem, type BlockGroupItem } from './block-group.js';
 import { BoundedCache } from './cache.js';
 import { BG, parseChunk, parseSysChunkArray, profileName, type Chunk } from './chunk.js';
-import { decompressExtent } from './compression.js';
+import { BTRFS_MAX_COMPRESSED, decompressExtent } from './compression.js';
 import { canVerify, csumTypeName } from './csum.js';
 import { parseDevItem, type DevItem } from './dev-item.js';
 import { BtrfsDevices } from './devices.js';
@@ -227,10 +228,14 @@ export class BtrfsFilesystem implements Filesystem {
     const top = this.fsTree(BTRFS_FS_TREE_OBJECTID);
     if (!top) throw new GuestkitError('CORRUPT', `${this.device.description}: the btrfs top-level subvolume (tree 5) is missing`);
     let at: Loc = { tree: BTRFS_FS_TREE_OBJECTID, oid: top.root.rootDirid };
-    for (const part of subvol.split('/').filter((p) => p && p !== '.')) {
-      if (part === '..') throw new GuestkitError('USAGE', `btrfs mount option subvol=${subvol}: '..' is not allowed`);
-      const next = this.lookupLoc(at, Buffer.from(part, 'utf8'));
-      if (!next) throw new GuestkitError('NOT_FOUND', `${this.device.description}: btrfs subvolume ${subvol} does not exist (no ${part})`);
+    const parts = subvol.split('/').filter((p) => p && p !== '.');
+    for (let i = 0; i < parts.length; i++) {
+      if (parts[i] === '..') throw new GuestkitError('USAGE', `btrfs mount option subvol=${subvol}: '..' is not allowed`);
+      const next = this.lookupLoc(at, Buffer.from(parts[i], 'utf8'));
+      if (!next) {
+        const where = i ? ` (no ${parts[i]} in ${parts.slice(0, i).join('/')})` : '';
+        throw new GuestkitError('NOT_FOUND', `${this.device.description}: btrfs subvolume ${subvol} does not exist${where}`);
+      }
       at = next;
     }
     const t = this.fsTree(at.tree);
@@ -463,8 +468,7 @@ export class BtrfsFilesystem implements Filesystem {
     const loc = this.loc(h);
     const i = this.inode(loc);
     if ((i.mode & S_IFMT) !== S_IFLNK) throw new GuestkitError('UNSUPPORTED', `btrfs inode ${loc.oid}: not a symbolic link`);
-    if (i.size > SYMLINK_MAX) throw new GuestkitError('CORRUPT', `btrfs inode ${loc.oid}: symbolic link of ${i.size} bytes`);
-    const buf = new Uint8Array(i.size);
+    const buf = allocFromDisk(i.size, `btrfs inode ${loc.oid}: symbolic link`, SYMLINK_MAX);
     const n = this.read(h, buf, 0);
     return Buffer.from(buf.subarray(0, n)).toString('utf8');
   }
@@ -531,8 +535,10 @@ export class BtrfsFilesystem implements Filesystem {
     }
     let data = this.extents.get(e.diskBytenr);
     if (!data || data.length !== e.ramBytes) {
-      const src = new Uint8Array(e.diskNumBytes);
-      if (e.diskNumBytes > 2 * 1024 * 1024) throw new GuestkitError('CORRUPT', `${what}: compressed extent of ${e.diskNumBytes} bytes`);
+      if (e.diskNumBytes > BTRFS_MAX_COMPRESSED + this.sb.sectorSize) {
+        throw new GuestkitError('CORRUPT', `${what}: compressed extent of ${e.diskNumBytes} bytes on disk (btrfs writes at most ${BTRFS_MAX_COMPRESSED})`);
+      }
+      const src = allocFromDisk(e.diskNumBytes, what, BTRFS_MAX_COMPRESSED + this.sb.sectorSize);
       this.devs.read(e.diskBytenr, src, what);
       data = decompressExtent(e.compression, src, e.ramBytes, this.sb.sectorSize, `${what} (${compressionName(e.compression)} extent at logical ${e.diskBytenr})`);
       this.extents.set(e.diskBytenr, data);

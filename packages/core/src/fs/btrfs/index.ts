@@ -13,6 +13,7 @@ export { BtrfsFilesystem, type BtrfsOpenOptions, type BtrfsSubvolume, BTRFS_SLOT
 export { parseSuperblock, readSuperblock, hasBtrfsMagic, superblockOffset, type Superblock } from './superblock.js';
 export { lzo1xDecompress, btrfsLzoDecompress } from './lzo.js';
 export { btrfsNameHash } from './dir.js';
+export type { FileExtent } from './extent-data.js';
 export { xxh64 } from './csum.js';
 
 /** Open the btrfs filesystem on `dev` (read-only); opts.options takes subvol=PATH / subvolid=N. */
