@@ -1,7 +1,8 @@
 // guestkit inspector on libguestfs's phony Windows guest (images/recipes/phony-windows.mjs:
 // mkntfs + ntfs-3g, hives merged by hivexregedit from guestfs-tools' .reg files): the XML is
 // virt-inspector's expected-windows.img.xml byte for byte, and a guest whose SOFTWARE hive
-// is cut short still reports what SYSTEM and the file system give, with a warning.
+// is cut short still reports what SYSTEM and the file system give, with a warning; on a GPT
+// disk the drive letter comes from the partition GUID.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,15 @@ describe('inspector on the phony Windows guest', () => {
     expect(os.drive_mappings).toEqual([{ name: 'C', dev: '/dev/sda2' }]);
     expect(os.firmware).toBe('bios'); // MBR, no EFI system partition
     expect(os.applications.map((a: { name: string }) => a.name)).toEqual(['test1', 'test2', 'test3', 'test4']);
+  });
+
+  it('GPT disk: MountedDevices "DMIO:ID:" + partition GUID maps C: to that partition', async () => {
+    const { oses, warnings } = await inspectImage(`${dir}/windows-gpt.img`);
+    expect(warnings).toEqual([]);
+    expect(oses).toHaveLength(1);
+    expect(oses[0]).toMatchObject({ root: '/dev/sda1', productName: 'Microsoft Windows 7 Phony Edition', hostname: 'windows.invalid', firmware: 'bios' });
+    expect(oses[0].driveMappings).toEqual([{ name: 'C', device: '/dev/sda1' }]);
+    expect(oses[0].applications!.map((a) => a.name)).toEqual(['test1', 'test2', 'test3', 'test4']);
   });
 
   it('a truncated SOFTWARE hive: one warning, SYSTEM facts and drive letters still reported', async () => {

@@ -5,7 +5,8 @@
 //   /Windows/System32/Config/{SOFTWARE,SYSTEM} (minimal-hive + hivexregedit --merge of
 //   windows-software.reg / windows-system.reg), /Windows/System32/Drivers/,
 //   /Windows/System32/cmd.exe (= binaries/bin-win32.exe), /Program Files/, /autoexec.bat.
-// Also windows-badhive.img (64 MiB, one NTFS from sector 2048) with the SOFTWARE hive truncated.
+// Also windows-badhive.img (64 MiB, one NTFS from sector 2048) with the SOFTWARE hive truncated,
+// and windows-gpt.img (64 MiB GPT) whose SYSTEM maps C: by "DMIO:ID:" + GPT partition GUID.
 // SYSTEM\MountedDevices maps C: to signature "1234" + byte offset 0x10000000 (256 MiB) = sda2.
 // Each NTFS is made by mkntfs -T on a partition file and filled through ntfs-3g (FUSE) under a
 // frozen clock (faketime); ntfslabel --new-serial gives sda2 the serial of libguestfs's image
@@ -21,6 +22,7 @@ const BINARIES = join(PHONY, '..', 'binaries');
 const FAKE_TIME = '2010-01-01 00:00:00';
 const SECTORS = 2048 * 2048; // 2 GiB in 512-byte sectors
 export const WINDOWS_SERIAL = '091A29CC586B609C';
+export const WINDOWS_GPT_PARTUUID = '6A4B3C2D-1E0F-4A5B-9C8D-7E6F50413223';
 
 function faketimeEnv() {
   const lib = run('bash', ['-c', 'ls /usr/lib/*/faketime/libfaketime.so.1 | head -1']).trim();
@@ -104,6 +106,26 @@ export default {
     run('sfdisk', ['--no-reread', '--no-tell-kernel', bad], { input: 'label: dos\nlabel-id: 0x34333231\nunit: sectors\nstart=2048, size=126976, type=7\n' });
     run('dd', [`if=${small}`, `of=${bad}`, 'bs=1M', `seek=${2048 * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
     rmSync(small);
+    // windows-gpt.img: GPT, one NTFS (partition GUID WINDOWS_GPT_PARTUUID) with a valid SOFTWARE
+    // again and a SYSTEM whose MountedDevices maps C: the GPT way ("DMIO:ID:" + partition GUID).
+    makeHive(out, join(cfg, 'SOFTWARE'), [{ name: 'windows-software.reg', text: readFileSync(join(PHONY, 'windows-software.reg'), 'utf8'), prefix: `${HKLM}\\SOFTWARE` }]);
+    const g = WINDOWS_GPT_PARTUUID.replace(/-/g, '');
+    const le = (h) => h.match(/../g).reverse().join('');
+    const guid = le(g.slice(0, 8)) + le(g.slice(8, 12)) + le(g.slice(12, 16)) + g.slice(16);
+    const dmio = [...Buffer.from('DMIO:ID:', 'latin1')].map((b) => b.toString(16).padStart(2, '0')).join('') + guid.toLowerCase();
+    makeHive(out, join(cfg, 'SYSTEM'), [
+      { name: 'windows-system.reg', text: readFileSync(join(PHONY, 'windows-system.reg'), 'utf8'), prefix: `${HKLM}\\SYSTEM` },
+      { name: 'gpt-system.reg', text: `[${HKLM}\\SYSTEM\\MountedDevices]\n"\\\\DosDevices\\\\C:"=hex(3):${dmio.match(/../g).join(',')}\n`, prefix: `${HKLM}\\SYSTEM` },
+    ]);
+    const gp = join(out, 'p-gpt.ntfs');
+    await ntfsPartition(gp, 2048, 126976, tree, join(out, 'mnt-gpt'));
+    const gimg = join(out, 'windows-gpt.img');
+    run('truncate', ['-s', '64M', gimg]);
+    run('sfdisk', ['--no-reread', '--no-tell-kernel', gimg], {
+      input: `label: gpt\nlabel-id: 01234567-89AB-CDEF-0123-456789ABCDEF\nunit: sectors\nstart=2048, size=126976, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=${WINDOWS_GPT_PARTUUID}\n`,
+    });
+    run('dd', [`if=${gp}`, `of=${gimg}`, 'bs=1M', `seek=${2048 * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
+    rmSync(gp);
     rmSync(tree, { recursive: true });
   },
 };

@@ -327,6 +327,21 @@ describe('files and inodes that lie', () => {
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
   });
 
+  it('a directory claiming 4 GiB (extent tree and block map): listed at once, same entries', () => {
+    for (const [recipe, file, bs] of [['ext-ext4-1k', 'ext4-1k.img', 1024], ['ext-ext2', 'ext2.img', 4096]] as const) {
+      const src = join(ensureImage(recipe), file);
+      const a = copyOf(src);
+      const ino = Number(/Inode: (\d+)/.exec(debugfs(src, 'stat /nested'))![1]);
+      writeAt(a, inodeOffset(src, ino, bs) + 0x4, Buffer.from([0x00, 0xf0, 0xff, 0xff])); // i_size_lo
+      const fs = openExtImage(a);
+      expect(fs.stat(ino).size).toBe(0xfffff000);
+      const t0 = Date.now();
+      expect([...fs.readdir(ino)].map((e) => e.name).sort()).toEqual(['a', 'top.txt']);
+      expect(fs.lookup(ino, 'absent')).toBeNull();
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
+  });
+
   it('an uninitialized extent reads as zeros whatever its blocks hold', () => {
     // ext-ext4 preallocated sizes/all-hole.bin blocks 2..9 with debugfs fallocate.
     const big = join(ensureImage('ext-ext4'), 'ext4.img');

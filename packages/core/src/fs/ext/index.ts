@@ -569,14 +569,17 @@ export class ExtFs implements Filesystem, ExtContext {
     const m = this.mapper(c);
     const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
     let lblk = 0;
+    // Holes are skipped whole (a directory claiming a huge size costs one step per hole);
+    // mapped runs are read DIR_READ_CHUNK at a time.
     while (lblk < nblocks) {
-      const r = m.map(lblk, Math.min(nblocks - lblk, chunkBlocks));
+      const r = m.map(lblk, nblocks - lblk);
       if (r.pblk >= 0 && !r.unwritten) {
-        const buf = new Uint8Array(r.len * bs);
-        this.readPhysBlocks(buf, r.pblk, r.len, `directory inode ${i.ino} blocks ${lblk}..${lblk + r.len - 1}`);
-        yield { lblk, buf, count: r.len };
-      }
-      lblk += r.len;
+        const len = Math.min(r.len, chunkBlocks);
+        const buf = new Uint8Array(len * bs);
+        this.readPhysBlocks(buf, r.pblk, len, `directory inode ${i.ino} blocks ${lblk}..${lblk + len - 1}`);
+        yield { lblk, buf, count: len };
+        lblk += len;
+      } else lblk += r.len;
     }
   }
 

@@ -68,11 +68,10 @@ const INCOMPAT_SUPPORTED =
   INCOMPAT_ENCRYPT |
   INCOMPAT_CASEFOLD;
 
+/** Names (as e2fsprogs spells them) of the incompatible features we refuse. */
 const INCOMPAT_NAMES: Record<number, string> = {
   [INCOMPAT_COMPRESSION]: 'compression',
   [INCOMPAT_JOURNAL_DEV]: 'journal_dev',
-  0x20: 'incompat_0x20',
-  0x800: 'incompat_0x800',
   [INCOMPAT_DIRDATA]: 'dirdata',
 };
 
