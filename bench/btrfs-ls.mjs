@@ -84,7 +84,7 @@ const load1 = loadavg()[0];
 const gk = results[0];
 const vls = results[results.length - 1];
 const restore = results[3];
-const rows = results.map((r) => `| ${r.name} | ${r.runs} | ${r.wall.toFixed(3)} | ${r.cpu.toFixed(3)} | ${r.lines} | ${(vls.wall / r.wall).toFixed(1)}× | ${(r.wall / restore.wall).toFixed(2)}× |`);
+const rows = results.map((r) => `| ${r.name} | ${r.runs} | ${r.wall.toFixed(3)} | ${r.cpu.toFixed(3)} | ${r.lines} | ${(vls.wall / r.wall).toFixed(1)}× | ${(r.wall / restore.wall).toFixed(2)}× | ${(r.cpu / restore.cpu).toFixed(1)}× |`);
 const md = `## btrfs: ls -R of the 20,000-file tree (bench/btrfs-ls.mjs)
 
 \`images/out/btrfs-rootdir/btrfs.img\`: the Linux fixture tree with bigdir/ (20,510 entries:
@@ -94,12 +94,15 @@ start-up included; "lines" is what each printed. The Sleuth Kit has no btrfs sup
 native-reader reference is btrfs-progs' userspace \`btrfs restore --dry-run -vv\` (it walks every
 file and prints one line per file it would restore, not per directory).
 
-| case | runs | wall s | CPU s | lines | virt-ls ÷ this | this ÷ btrfs restore |
-|---|---|---|---|---|---|---|
+| case | runs | wall s | CPU s | lines | virt-ls ÷ this (wall) | this ÷ btrfs restore (wall) | this ÷ btrfs restore (CPU) |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 **guestkit ls -R is ${(vls.wall / gk.wall).toFixed(0)}× faster than virt-ls -R** here (target: at least 20×) and
-takes ${(gk.wall / restore.wall).toFixed(2)}× the time of \`btrfs restore --dry-run\` (target vs the native reference: within 1.5×).
+takes ${(gk.wall / restore.wall).toFixed(2)}× the wall time (${(gk.cpu / restore.cpu).toFixed(1)}× the CPU time) of \`btrfs restore --dry-run\`
+(the issue's target of 1.5× is set against TSK's fls, which does not read btrfs). Of guestkit's CPU time,
+the btrfs walk itself is what the core-API rows show minus node's start-up (about 0.1 s of CPU):
+the rest is the CLI, the disk/probe layers and the guest view.
 
 Machine: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), node ${process.version}; load average ${load0.toFixed(1)}
 at the start, ${load1.toFixed(1)} at the end (shared machine: read the ratios). ${new Date().toISOString().slice(0, 10)}.`;

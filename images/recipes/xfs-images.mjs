@@ -175,7 +175,8 @@ function sparseChunks(img) {
   let n = 0;
   for (let ag = 0; ag < agcount; ag++) {
     const out = run('xfs_db', ['-r', '-c', `agi ${ag}`, '-c', 'addr root', '-c', 'print recs', img]);
-    for (const m of out.matchAll(/\d+:\[(\d+),(\d+),(\d+),(\d+),/g)) if (Number(m[2]) !== 0) n++;
+    // Records print as N:[startino,holemask,count,freecount,free]; holemask may be hex.
+    for (const m of out.matchAll(/\d+:\[(\d+),(0x[0-9a-f]+|\d+),(\d+),(\d+),/g)) if (Number(m[2]) !== 0) n++;
   }
   return n;
 }

@@ -2,7 +2,8 @@
 // test images and dissect.extfs's symlink image. Clean ones list and read completely and
 // agree with The Sleuth Kit (fls) and debugfs; corrupt ones give GuestkitErrors only, fast.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, readdirSync, lstatSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ import { GuestkitError } from '../src/errors.js';
 
 const E2FS = 'e2fsprogs';
 
-/** fls -r -p: "t/t ino:\tpath" lines; deleted entries carry " * ". */
-function flsListing(img: string): { type: string; ino: number; path: string; deleted: boolean }[] {
-  const out = execFileSync('fls', ['-r', '-p', img], { maxBuffer: 1 << 28 }).toString('latin1');
+/** fls -r -p: "t/t ino:\tpath" lines; deleted entries carry " * ". (Async: it takes seconds.) */
+async function flsListing(img: string): Promise<{ type: string; ino: number; path: string; deleted: boolean }[]> {
+  const { stdout } = await promisify(execFile)('fls', ['-r', '-p', img], { maxBuffer: 1 << 28, encoding: 'buffer' });
+  const out = stdout.toString('latin1');
   const rows: { type: string; ino: number; path: string; deleted: boolean }[] = [];
   for (const line of out.split('\n')) {
     const m = /^(\S+) (\* )?(\d+)(?:\(realloc\))?:\t(.*)$/.exec(line);
@@ -127,8 +129,8 @@ describe('f_h_normal: an htree image with 47,724 entries as fls -r lists them', 
   });
   afterAll(() => cleanup?.());
 
-  it('the recursive listing equals fls -r -p without deleted entries and unallocated inodes', () => {
-    const fls = flsListing(file);
+  it('the recursive listing equals fls -r -p without deleted entries and unallocated inodes', async () => {
+    const fls = await flsListing(file);
     expect(fls).toHaveLength(47724);
     // fls also shows deleted names (" * "), its $OrphanFiles virtual directory, and one
     // "-/-" entry it parses out of an htree interior block whose inode is not allocated.

@@ -339,3 +339,70 @@ describe('xfs sparse inode chunks', () => {
 });
 
 export type { Stat };
+
+// @ts-expect-error: plain JavaScript recipe module
+import { XFS_GEOMETRY } from '../../../images/recipes/xfs-geometry.mjs';
+
+describe.each(['v5-1k', 'v4-ftype'])('xfs geometry %s (mkfs.xfs -p only, frozen clock)', (name) => {
+  let fs: XfsFilesystem;
+  let meta: { variant: string; uuid: string; blocksize: number; dirblklog: number; dblocks: number; logblocks: number; dirForms: Record<string, string> };
+  let manifest: Entry[];
+  let gdir: string;
+
+  beforeAll(() => {
+    gdir = ensureImage('xfs-geometry');
+    meta = JSON.parse(readFileSync(join(gdir, `${name}.json`), 'utf8'));
+    manifest = (manifestFor(meta.variant) as Entry[]).filter((e) => (e as { stage?: string }).stage === 'proto');
+    const dev = new RawFile(join(gdir, `${name}.img`));
+    devs.push(dev);
+    fs = openXfs(dev) as XfsFilesystem;
+  });
+
+  it('has the geometry asked for', () => {
+    expect(fs.uuid).toBe(meta.uuid);
+    expect(fs.sb.sb_blocksize).toBe(meta.blocksize);
+    expect(fs.sb.dirBlockSize).toBe(meta.blocksize << meta.dirblklog);
+    expect(fs.sb.dirBlockSize).toBeGreaterThan(fs.sb.sb_blocksize);
+    expect(fs.sb.hasFtype).toBe(true);
+    expect(fs.sb.hasNrext64).toBe(false);
+    expect(fs.warnings).toEqual([]);
+    expect(fs.statfs().blocks).toBe(meta.dblocks - meta.logblocks);
+  });
+
+  it('lists exactly the protofile entries, with their types, modes, owners, sizes, contents, targets and times', () => {
+    const walked = walk(fs);
+    expect(new Set(walked.keys())).toEqual(new Set(manifest.filter((e) => e.path !== '').map((e) => e.path)));
+    const frozen = XFS_GEOMETRY.frozenEpoch as number;
+    const subdirs = new Map<string, number>();
+    for (const e of manifest) if (e.type === 'dir' && e.path !== '') {
+      const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+      subdirs.set(parent, (subdirs.get(parent) ?? 0) + 1);
+    }
+    const bad: string[] = [];
+    for (const e of manifest) {
+      const ino = e.path === '' ? fs.rootIno : walked.get(e.path)!.ino;
+      if (e.path !== '' && walked.get(e.path)!.type !== e.type) bad.push(`${e.path}: entry type ${walked.get(e.path)!.type}`);
+      const st = fs.stat(ino);
+      const nlink = e.type === 'dir' ? 2 + (subdirs.get(e.path) ?? 0) : 1;
+      const got = [st.mode, st.uid, st.gid, st.nlink, ts(st.mtime), ts(st.ctime), ts(st.atime), ts(st.crtime)];
+      const want = [typeBits[e.type] | e.mode, e.uid, e.gid, nlink, [frozen, 0], [frozen, 0], [0, 0], meta.variant === 'v5' ? [frozen, 0] : undefined];
+      if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(`${e.path}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+      if (e.type === 'file' && sha(readAll(fs, ino)) !== sha(fileContent(e))) bad.push(`${e.path}: content`);
+      if (e.type === 'symlink' && fs.readlink(ino) !== e.target) bad.push(`${e.path}: target`);
+      if (bad.length > 20) break;
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('reads directory blocks larger than a filesystem block in every form, with lookups', () => {
+    expect(meta.dirForms.big).toBe('btree');
+    expect(meta.dirForms['dirs/node']).toBe('node');
+    for (const d of ['dirs/sf', 'dirs/block', 'dirs/leaf', 'dirs/node', 'big', 'tree']) {
+      const dino = resolvePath(fs, d);
+      const names = manifest.filter((e) => e.path.startsWith(`${d}/`) && !e.path.slice(d.length + 1).includes('/')).map((e) => e.path.slice(d.length + 1));
+      expect(new Set([...fs.readdir(dino)].map((e) => e.name)), d).toEqual(new Set(names));
+      for (const n of names) expect(fs.lookup(dino, n), `${d}/${n}`).not.toBeNull();
+      expect(fs.lookup(dino, 'absent-name')).toBeNull();
+    }
+  });
+});

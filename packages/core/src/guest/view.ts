@@ -143,8 +143,8 @@ interface Frame {
 
 export class GuestView {
   private readonly mountList: Mount[] = [];
-  /** `${mount.id}:${ino}` of a covered directory → the mount on top of it. */
-  private readonly covers = new Map<string, Mount>();
+  /** mount id → (inode of a covered directory of that mount → the mount on top of it). */
+  private readonly covers = new Map<number, Map<number, Mount>>();
   private readonly base: Mount;
   private nextId = 1;
 
@@ -168,7 +168,9 @@ export class GuestView {
       throw new GuestkitError('NOT_DIR', `${mountpoint}: mount point is not a directory`);
     }
     const m: Mount = { id: this.nextId++, fs, mountpoint, device: opts.device, dev: opts.dev ?? 0, options: opts.options };
-    this.covers.set(`${at.mount.id}:${at.ino}`, m);
+    let c = this.covers.get(at.mount.id);
+    if (!c) this.covers.set(at.mount.id, (c = new Map()));
+    c.set(at.ino, m);
     this.mountList.push(m);
     return m;
   }
@@ -177,7 +179,7 @@ export class GuestView {
   private cross(mount: Mount, ino: number): { mount: Mount; ino: number } {
     // Each cover maps to a newer mount instance, so the chain is finite; bound it anyway.
     for (let i = 0; i <= this.mountList.length; i++) {
-      const top = this.covers.get(`${mount.id}:${ino}`);
+      const top = this.covers.get(mount.id)?.get(ino);
       if (!top) break;
       mount = top;
       ino = top.fs.rootIno;
@@ -296,15 +298,20 @@ export class GuestView {
   /** Directory entries of (mount, ino), mountpoints crossed. */
   entriesOf(mount: Mount, ino: number): { name: string; ino: number; type: FileType; mount: Mount }[] {
     const out: { name: string; ino: number; type: FileType; mount: Mount }[] = [];
+    const covered = this.covers.get(mount.id);
     let n = 0;
     for (const e of mount.fs.readdir(ino)) {
       if (++n > LIMITS.maxDirEntries) {
         throw new GuestkitError('LIMIT', `directory inode ${ino} on ${mount.device ?? mount.fs.device.description}: more than ${LIMITS.maxDirEntries} entries`);
       }
       if (e.name === '.' || e.name === '..') continue;
+      // Fast path: nothing is mounted on this mount's directories.
+      if (!covered || !covered.has(e.ino)) {
+        out.push({ name: e.name, ino: e.ino, mount, type: e.type });
+        continue;
+      }
       const c = this.cross(mount, e.ino);
-      const crossed = c.mount !== mount;
-      out.push({ name: e.name, ino: c.ino, mount: c.mount, type: crossed ? 'dir' : e.type });
+      out.push({ name: e.name, ino: c.ino, mount: c.mount, type: 'dir' });
     }
     return out;
   }

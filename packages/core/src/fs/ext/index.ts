@@ -81,7 +81,7 @@ import {
   xattrSplitName,
   type XattrEntry,
 } from './xattr.js';
-import { parseJournalSuperblock, JBD2_MAGIC_NUMBER } from './journal/superblock.js';
+import { parseJournalSuperblock, JBD2_MAGIC_NUMBER, JBD2_FEATURE_INCOMPAT_FAST_COMMIT } from './journal/superblock.js';
 import { recoverJournal, type OverlayEntry } from './journal/recovery.js';
 import { extStatfs } from './statfs.js';
 
@@ -221,6 +221,9 @@ export class ExtFs implements Filesystem, ExtContext {
       if (jsb.s_blocksize !== sb.blockSize) throw corrupt(what, `journal block size ${jsb.s_blocksize} differs from the filesystem's ${sb.blockSize}`);
       if (jsb.s_maxlen > nblocks) throw corrupt(what, `journal s_maxlen ${jsb.s_maxlen} exceeds the journal inode's ${nblocks} blocks`);
       if (!jsb.checksumOk) this.addWarning(`${what}: journal superblock checksum does not match`);
+      if (jsb.s_feature_incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT) {
+        this.addWarning(`${what}: fast-commit blocks are not replayed (only full transactions)`);
+      }
       const res = recoverJournal(jsb, readJ, sb.s_blocks_count, what);
       for (const w of res.warnings) this.addWarning(`${what}: ${w}`);
       if (res.overlay.size === 0) return;
