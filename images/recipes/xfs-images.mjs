@@ -74,14 +74,17 @@ mkdir $M/inodes
 i=0; while [ $i -lt ${XFS_TREE.spinodeFiles} ]; do echo "file $i" > $M/inodes/f$i; i=$((i+1)); done
 sync; umount $M
 ${oracleSnippet('spinodes', sp, false)}`);
-  // A log that needs recovery: writes, a forced log, then a shutdown that skips the unmount record.
+  // A log that needs recovery: before/ is written back in place (a freeze checkpoints the log
+  // and writes all metadata home), after/ only reaches the log (sync forces the log, not the
+  // metadata), then a shutdown skips the unmount record. Without replay, before/ is there and
+  // after/ is not.
   const dy = XFS_TREE.dirty.uuid;
   S.push(`
 M=/sysroot/mnt/dirty; mkdir -p $M; mount UUID=${dy} $M
 mkdir $M/before; echo before > $M/before/file
-sync
+sync; xfs_freeze -f $M; xfs_freeze -u $M
 mkdir $M/after; i=0; while [ $i -lt 50 ]; do echo "after $i" > $M/after/f$i; i=$((i+1)); done
-xfs_io -c fsync $M/after/f49
+sync
 xfs_io -x -c shutdown $M
 umount $M
 `);
@@ -128,32 +131,45 @@ function checkAgainstManifest(name, variant, oracle) {
   if (problems.length) throw new Error(`${name}: the kernel's view differs from the manifest:\n${problems.slice(0, 30).join('\n')}`);
 }
 
-/** Set ctime and crtime of every manifest inode with xfs_db (expert mode). */
+/**
+ * Set ctime and crtime of every manifest inode with xfs_db (expert mode). xfs_db 6.1 writes a
+ * timestamp's whole 64-bit field through its ".sec" name, as a signed 64-bit number: for
+ * bigtime inodes the nanoseconds since the bigtime epoch (1901-12-13T20:45:52Z), for legacy
+ * ones (v4) the signed 32-bit seconds in the high word and the nanoseconds in the low word.
+ * The spot check below reads one back through xfs_db's own date formatting.
+ */
 function stampTimes(img, variant, oracle) {
   const v5 = variant === 'v5';
   const cmds = [];
   const seen = new Set();
-  const raw = ([s, ns]) => ((BigInt(s) + 2147483648n) * 1000000000n + BigInt(ns)).toString();
-  const u32 = (s) => `0x${(BigInt.asUintN(32, BigInt(s))).toString(16)}`;
+  const raw = ([s, ns]) => v5
+    ? BigInt.asIntN(64, (BigInt(s) + 2147483648n) * 1000000000n + BigInt(ns)).toString()
+    : BigInt.asIntN(64, (BigInt.asUintN(32, BigInt(s)) << 32n) | BigInt(ns)).toString();
   for (const e of manifestFor(variant)) {
     if (e.type === 'hardlink') continue;
     const ino = oracle.get(e.path).ino;
     if (seen.has(ino)) continue;
     seen.add(ino);
-    cmds.push(`inode ${ino}`);
-    if (v5) {
-      // xfs_db 6.1 writes a bigtime timestamp's raw 64-bit nanosecond count through the
-      // ".sec" field; the oracle check below proves the result.
-      cmds.push(`write core.ctime.sec ${raw(e.times.ctime)}`, `write v3.crtime.sec ${raw(e.times.crtime)}`);
-    } else {
-      cmds.push(`write core.ctime.sec ${u32(e.times.ctime[0])}`, `write core.ctime.nsec ${e.times.ctime[1]}`);
-    }
+    cmds.push(`inode ${ino}`, `write -- core.ctime.sec ${raw(e.times.ctime)}`);
+    if (v5) cmds.push(`write -- v3.crtime.sec ${raw(e.times.crtime)}`);
   }
   run('xfs_db', ['-x', img], { input: cmds.join('\n') + '\n', maxBuffer: 1 << 30 });
-  // Spot-check with xfs_db's own decoding.
-  const probe = manifestFor(variant).find((e) => e.path === 'times/before-1970');
-  const out = run('xfs_db', ['-r', '-c', `inode ${oracle.get(probe.path).ino}`, '-c', 'print core.ctime.nsec', img]);
-  if (!out.includes(`core.ctime.nsec = ${probe.times.ctime[1]}`)) throw new Error(`${img}: xfs_db did not write ctime: ${out}`);
+  for (const path of ['times/before-1970', 'etc/hostname']) {
+    const e = manifestFor(variant).find((x) => x.path === path);
+    const out = run('xfs_db', ['-r', '-c', `inode ${oracle.get(path).ino}`, '-c', 'print core.ctime', img], { env: { ...process.env, TZ: 'UTC' } });
+    const [sec, ns] = e.times.ctime;
+    const want = `core.ctime.sec = ${ctimeString(sec)}\ncore.ctime.nsec = ${ns}`;
+    if (!out.includes(want)) throw new Error(`${img}: xfs_db did not write ${path}'s ctime: ${out} (expected ${want})`);
+  }
+}
+
+/** C ctime(3) format in UTC, as xfs_db prints timestamps: "Wed Dec 31 23:59:59 1969". */
+function ctimeString(sec) {
+  const d = new Date(sec * 1000);
+  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
+  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  const p2 = (n) => String(n).padStart(2, '0');
+  return `${day} ${mon} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
 }
 
 /** Directory form of `path` as xfs_db sees it. */

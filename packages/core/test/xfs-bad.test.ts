@@ -104,6 +104,12 @@ function expectError(f: () => unknown, code: string, re: RegExp): GuestkitError 
   return g;
 }
 
+function readFile(fs: XfsFilesystem, ino: number): Uint8Array {
+  const buf = new Uint8Array(fs.stat(ino).size);
+  fs.read(ino, buf, 0);
+  return buf;
+}
+
 function readAll(fs: XfsFilesystem, ino: number): number {
   let total = 0;
   const buf = new Uint8Array(1 << 20);
@@ -146,8 +152,13 @@ describe.each(['v5', 'v4'])('corrupted xfs %s', (variant) => {
     const ino = resolvePath(clean, 'dirs/block');
     const core = variant === 'v5' ? 176 : 100;
     const e = [...clean.inode(ino).dmap!.extents()][0];
-    const fs = patched([[inodeByte(clean, ino) + core, bmbtRec(e.startoff, clean.sb.sb_dblocks + 1000, e.blockcount)]]);
-    expectError(() => fs.readdir(ino), 'CORRUPT', new RegExp(`xfs inode ${ino} data fork extent .*past the end`));
+    const sb = clean.sb;
+    // fsblock numbers are (AG << sb_agblklog) | block: one AG past the last, and a block past
+    // the end of AG 0 (sb_agblocks is below 2^sb_agblklog).
+    for (const fsb of [sb.sb_agcount * 2 ** sb.sb_agblklog + 10, sb.sb_agblocks + 5]) {
+      const fs = patched([[inodeByte(clean, ino) + core, bmbtRec(e.startoff, fsb, e.blockcount)]]);
+      expectError(() => fs.readdir(ino), 'CORRUPT', new RegExp(`xfs inode ${ino} data fork extent at file block 0: block ${fsb} .*past the end`));
+    }
   });
 
   it('rejects a directory entry with an inode number outside the filesystem', () => {
@@ -181,7 +192,8 @@ describe.each(['v5', 'v4'])('corrupted xfs %s', (variant) => {
     const leaf = Number(clean.readFsBlocks(child, 1, 't').u64beBig(hdr + nodeMax * 8));
     const fs2 = patched([[clean.fsbToByte(leaf, 'test') + 16, be64(BigInt(leaf))]]);
     expectError(() => [...fs2.inode(ino).dmap!.extents()], 'LOOP', /visited twice/);
-    expectError(() => readAll(fs2, ino), 'CORRUPT', /does not follow leaf|sibling loop/);
+    // Reads go down from the root by key and never follow that sibling: they still work.
+    expect(readAll(fs2, ino)).toBe(clean.stat(ino).size);
   });
 
   it('stops at a da-btree loop in a node directory', () => {
@@ -233,8 +245,8 @@ describe.each(['v5', 'v4'])('corrupted xfs %s', (variant) => {
     warnings = [];
     const fs = patched([], 64 * 1024 * 1024);
     expect(fs.warnings.join('\n')).toMatch(/may be truncated/);
-    const ino = resolvePath(fs, 'sparse/fragmented');
-    expectError(() => readAll(fs, ino), 'CORRUPT', /short read|outside/);
+    expect(fs.lookup(fs.rootIno, 'etc')).not.toBeNull();
+    expectError(() => readAll(fs, resolvePath(fs, 'sparse/fragmented')), 'CORRUPT', /is outside patched .* \(67108864 bytes\)|short read/);
   });
 
   it('recomputes impossible superblock counters from the AG headers, as the kernel does', () => {
@@ -242,7 +254,7 @@ describe.each(['v5', 'v4'])('corrupted xfs %s', (variant) => {
     warnings = [];
     const fs = patched([[144, be64(BigInt(clean.sb.sb_dblocks) + 1n)], [136, be64(0n)]]); // sb_fdblocks, sb_ifree
     const s = fs.statfs();
-    expect({ bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: s.namemax }).toEqual(meta.statvfs);
+    expect({ bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namelen: s.namemax }).toEqual(meta.statvfs);
     if (variant === 'v5') expect(fs.warnings.join('\n')).toMatch(/superblock .*checksum mismatch/);
   });
 });
@@ -258,10 +270,16 @@ describe('xfs with a dirty log', () => {
     expect(fs.log!.tailBlk).toBe(meta.log.tail);
     expect(fs.warnings.join('\n')).toMatch(/was not cleanly unmounted: its log holds changes that were not replayed/);
     expect(warnings.join('\n')).toMatch(/not cleanly unmounted/);
-    const ino = fs.lookup(fs.rootIno, 'before');
-    expect(ino).not.toBeNull();
+    // What was written back in place is there; what only reached the log is not (replay would
+    // be needed to see it: xfs_logprint shows it between tail and head).
+    const before = fs.lookup(fs.rootIno, 'before');
+    expect(before).not.toBeNull();
+    expect(Buffer.from(readFile(fs, fs.lookup(before!, 'file')!)).toString()).toBe('before\n');
+    expect(fs.lookup(fs.rootIno, 'after')).toBeNull();
+    // statfs recomputes the counters from the AG headers, as the kernel does after a crash.
     const s = fs.statfs();
-    expect(s.blocks).toBeGreaterThan(0);
+    expect(s.blocks).toBe(fs.sb.sb_dblocks - fs.sb.sb_logblocks);
+    expect(s.files).toBeGreaterThan(0);
   });
 });
 

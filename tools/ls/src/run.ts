@@ -33,19 +33,23 @@ export function checksumArg(rawArgs: readonly string[]): string | undefined {
   return v;
 }
 
-/** Output buffered into large writes (a listing may have millions of lines). */
+/**
+ * Output buffered into large writes (a listing may have millions of lines). line() and raw()
+ * return a promise only when the buffer was written out (callers await it then), so a
+ * listing does not pay an await per line.
+ */
 class Out {
   private parts: string[] = [];
   private size = 0;
-  async line(s: string): Promise<void> {
+  line(s: string): Promise<void> | undefined {
     this.parts.push(s, '\n');
     this.size += s.length + 1;
-    if (this.size >= 256 * 1024) await this.flush();
+    return this.size >= 256 * 1024 ? this.flush() : undefined;
   }
-  async raw(s: string): Promise<void> {
+  raw(s: string): Promise<void> | undefined {
     this.parts.push(s);
     this.size += s.length;
-    if (this.size >= 256 * 1024) await this.flush();
+    return this.size >= 256 * 1024 ? this.flush() : undefined;
   }
   async flush(): Promise<void> {
     if (this.parts.length === 0) return;
@@ -110,7 +114,7 @@ export async function run(argv: LsArgs, rawArgs: readonly string[] = hideBin(pro
 /** guestfs_ls: names in a directory (following symlinks to it), sorted by bytes. */
 async function lsPlain(view: GuestView, dir: string, out: Out, json: boolean): Promise<void> {
   const names = view.readdir(dir).map((e) => e.name).sort(compareBytes);
-  for (const n of names) await out.line(json ? JSON.stringify({ name: n }) : n);
+  for (const n of names) { const w = out.line(json ? JSON.stringify({ name: n }) : n); if (w) await w; }
 }
 
 /**
@@ -133,7 +137,7 @@ async function lsR(view: GuestView, dir: string, out: Out, json: boolean): Promi
     if (paths.length > LIMITS.maxDirEntries) throw new GuestkitError('LIMIT', `${dir}: more than ${LIMITS.maxDirEntries} paths`);
   }
   paths.sort(compareBytes);
-  for (const p of paths) await out.line(json ? JSON.stringify({ path: p }) : p);
+  for (const p of paths) { const w = out.line(json ? JSON.stringify({ path: p }) : p); if (w) await w; }
 }
 
 /** The -l listing: `ls -la` of the directory's real path (or the file itself). */
@@ -144,8 +148,8 @@ async function lsL(view: GuestView, dir: string, now: number, out: Out, json: bo
   const o = { now, user: names.user, group: names.group };
   if (fileTypeOfMode(st.mode) !== 'dir') {
     const e: LlEntry = { name: `/sysroot${r.path}`, st };
-    if (json) await out.line(JSON.stringify(jsonEntry(r.path, st, undefined, undefined)));
-    else await out.raw(formatLl([e], o, false));
+    if (json) { const w = out.line(JSON.stringify(jsonEntry(r.path, st, undefined, undefined))); if (w) await w; }
+    else { const w = out.raw(formatLl([e], o, false)); if (w) await w; }
     return;
   }
   const parent = view.resolve(r.path === '/' ? '/' : `${r.path}/..`, { follow: true });
@@ -160,9 +164,9 @@ async function lsL(view: GuestView, dir: string, now: number, out: Out, json: bo
   }
   entries.sort((a, b) => compareBytes(a.name, b.name));
   if (json) {
-    for (const e of entries) await out.line(JSON.stringify(jsonEntry(e.name, e.st, e.link, undefined)));
+    for (const e of entries) { const w = out.line(JSON.stringify(jsonEntry(e.name, e.st, e.link, undefined))); if (w) await w; }
   } else {
-    await out.raw(formatLl(entries, o, true));
+    { const w = out.raw(formatLl(entries, o, true)); if (w) await w; }
   }
 }
 
@@ -214,7 +218,7 @@ async function lsLR(
     const link = isLink ? fs.readlink(ino) : undefined;
     let sum: string | undefined;
     if (checksum && (st.mode & S_IFMT) === S_IFREG) sum = fileChecksum(fs, ino, st.size, checksum);
-    await out.line(json ? JSON.stringify(jsonEntry(path, st, link, sum)) : lsLrLine(path, st, link, sum, o));
+    { const w = out.line(json ? JSON.stringify(jsonEntry(path, st, link, sum)) : lsLrLine(path, st, link, sum, o)); if (w) await w; }
   };
   const top = view.resolve(dir, { follow: false });
   await show(dir, top.fs, top.ino, top.mount.dev);

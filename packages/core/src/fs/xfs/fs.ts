@@ -40,6 +40,8 @@ const INODE_CACHE_ENTRIES = 4096;
 const CACHED_READ_MAX = 64 * 1024;
 /** Inode cluster size before scaling by inode size (XFS_INODE_BIG_CLUSTER_SIZE). */
 const XFS_INODE_BIG_CLUSTER_SIZE = 8192;
+/** Allocation groups whose AGF/AGI statfs reads (real filesystems have thousands at most). */
+const MAX_AG_HEADERS_READ = 1 << 20;
 /** Warnings kept on the filesystem object. */
 const MAX_WARNINGS = 100;
 
@@ -115,6 +117,8 @@ export class XfsFilesystem implements Filesystem, XfsContext {
   private readonly warningList: string[] = [];
   private readonly warnedKeys = new Set<string>();
   private readonly blockCache = new TwoGenCache<Bytes>(BLOCK_CACHE_ENTRIES);
+  /** Cached blocks whose v5 header and CRC have been checked (and for which owner/address). */
+  private readonly checked = new WeakMap<Bytes, string>();
   private readonly inodeCache = new TwoGenCache<XfsInode>(INODE_CACHE_ENTRIES);
   private readonly dirs: XfsDirReader;
   private readonly attrs: XfsAttrReader;
@@ -219,6 +223,9 @@ export class XfsFilesystem implements Filesystem, XfsContext {
   }
 
   checkV5(what: string, b: Bytes, crcOff: number, hdr: { blknoOff?: number; daddr?: number; ownerOff?: number; owner?: number; uuidOff?: number } = {}): void {
+    // A cached block already checked for the same owner and address needs no second check.
+    const sig = `${crcOff}:${hdr.owner}:${hdr.daddr}`;
+    if (this.checked.get(b) === sig) return;
     if (hdr.uuidOff !== undefined) {
       const u = b.raw(hdr.uuidOff, 16);
       const m = this.sb.metaUuid;
@@ -233,6 +240,7 @@ export class XfsFilesystem implements Filesystem, XfsContext {
       if (owner !== BigInt(hdr.owner)) throw corrupt(what, `header says it belongs to inode ${owner}`);
     }
     if (!xfsVerifyCksum(b.buf, crcOff)) this.addWarning(`${what}: checksum mismatch`);
+    this.checked.set(b, sig);
   }
 
   // ---- inodes ----
@@ -471,6 +479,9 @@ export class XfsFilesystem implements Filesystem, XfsContext {
   private agHeaders(): XfsAgCounts[] {
     if (this.agCounts) return this.agCounts;
     const sb = this.sb;
+    if (sb.sb_agcount > MAX_AG_HEADERS_READ) {
+      throw new GuestkitError('LIMIT', `xfs filesystem on ${this.where}: ${sb.sb_agcount} allocation groups exceed the ${MAX_AG_HEADERS_READ} whose headers statfs reads`);
+    }
     const out: XfsAgCounts[] = [];
     for (let agno = 0; agno < sb.sb_agcount; agno++) {
       const base = agno * sb.sb_agblocks * sb.sb_blocksize;
@@ -500,11 +511,19 @@ export class XfsFilesystem implements Filesystem, XfsContext {
     }
     const logByte = this.fsbToByte(sb.sb_logstart, `xfs log on ${this.where}`);
     const logBBs = (sb.sb_logblocks * sb.sb_blocksize) / 512;
-    const st = xlogState((bb, count) => {
-      if (bb < 0 || count < 1 || bb + count > logBBs) throw corrupt(`xfs log on ${this.where}`, `read of blocks ${bb}+${count} outside the log`);
-      const w = `xfs log block ${bb} on ${this.where}`;
-      return new Bytes(readExact(this.device, logByte + bb * 512, count * 512, w), w);
-    }, logBBs);
+    let st: XlogState;
+    try {
+      st = xlogState((bb, count) => {
+        if (bb < 0 || count < 1 || bb + count > logBBs) throw corrupt(`xfs log on ${this.where}`, `read of blocks ${bb}+${count} outside the log`);
+        const w = `xfs log block ${bb} on ${this.where}`;
+        return new Bytes(readExact(this.device, logByte + bb * 512, count * 512, w), w);
+      }, logBBs);
+    } catch (e) {
+      // An unreadable log (a truncated image) does not stop reading what is there.
+      if (!(e instanceof GuestkitError)) throw e;
+      this.addWarning(`xfs filesystem on ${this.where}: the log cannot be read, its state is unknown (${e.message})`);
+      return null;
+    }
     if (!st.clean) {
       this.addWarning(
         `xfs filesystem on ${this.where} was not cleanly unmounted: its log holds changes that were not replayed ` +
