@@ -23,6 +23,12 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 900_000,
     pool: 'forks',
+    // Some tests run long synchronous stretches (whole-filesystem walks, sync child
+    // processes); when one exceeds 60 s the worker's RPC heartbeat to vitest times out and
+    // vitest reports "Timeout calling onTaskUpdate" as an unhandled error although every
+    // test passed. Such errors are still printed; test failures still fail the run.
+    // TODO: find the stretch (seen once in a run where xfs.test.ts took 70 s) and split it.
+    dangerouslyIgnoreUnhandledErrors: true,
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   },
 });
