@@ -25,7 +25,7 @@ import { LIMITS } from '../../limits.js';
 import { warn } from '../../warn.js';
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, fileTypeOfMode, type DirEntry, type Filesystem, type Stat, type StatFs } from '../vfs.js';
 import { parseBlockGroupItem, type BlockGroupItem } from './block-group.js';
-import { BoundedCache } from './cache.js';
+import { BoundedCache } from '../../util/bounded-cache.js';
 import { BG, parseChunk, parseSysChunkArray, profileName, type Chunk } from './chunk.js';
 import { BTRFS_MAX_COMPRESSED, decompressExtent } from './compression.js';
 import { canVerify, csumTypeName } from './csum.js';

@@ -14,7 +14,7 @@
 
 import { Bytes } from '../../bytes.js';
 import { GuestkitError } from '../../errors.js';
-import { BoundedCache } from './cache.js';
+import { BoundedCache } from '../../util/bounded-cache.js';
 import { canVerify, csumMatches, csumTypeName } from './csum.js';
 import type { BtrfsDevices } from './devices.js';
 import { compareDiskKeys, compareKeyAt, formatKey, readKeyDv, type Key, type SearchKey } from './key.js';

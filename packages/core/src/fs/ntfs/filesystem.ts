@@ -25,7 +25,7 @@ import { FILE_NAME_DOS, parseFileNameKey, type FileNameKey } from './file-name.j
 import { parseIndexRecord, parseIndexRoot, INDEX_VALUE_IS_LAST, type IndexValue } from './index-node.js';
 import { INTX_DEVICE_SIZE, INTX_MAX_SIZE, interixDevice, interixKind, interixTarget, makedev } from './interix.js';
 import { Mft } from './mft.js';
-import { BoundedCache } from './cache.js';
+import { BoundedCache } from '../../util/bounded-cache.js';
 import {
   IO_REPARSE_TAG_AF_UNIX, IO_REPARSE_TAG_LX_BLK, IO_REPARSE_TAG_LX_CHR, IO_REPARSE_TAG_LX_FIFO,
   IO_REPARSE_TAG_LX_SYMLINK, IO_REPARSE_TAG_MOUNT_POINT, IO_REPARSE_TAG_SYMLINK, IO_REPARSE_TAG_WOF,

@@ -11,7 +11,7 @@ import { parseAttributeList, MAX_ATTRIBUTE_LIST_SIZE } from './attribute-list.js
 import type { BootSector } from './boot-sector.js';
 import { DataStream, type NtfsVolumeContext } from './data-stream.js';
 import { parseMftEntry, type MftEntry } from './mft-entry.js';
-import { BoundedCache } from './cache.js';
+import { BoundedCache } from '../../util/bounded-cache.js';
 
 /** MFT entries read per device read (consecutive entries are usually read together). */
 const CHUNK_ENTRIES = 16;

@@ -1,6 +1,7 @@
-// A bounded cache for parsed structures: two generations of at most `max` entries each; a hit
-// in the old generation is promoted, a full new generation retires the old one. O(1) without
-// the cost of Map deletions (a Map used as an LRU slows down as deleted slots pile up).
+// A bounded cache for parsed structures (NTFS MFT entries, btrfs tree blocks, ...): two
+// generations of at most `max` entries each; a hit in the old generation is promoted, a full
+// new generation retires the old one. O(1) without the cost of Map deletions (a Map used
+// as an LRU slows down as deleted slots pile up).
 
 export class BoundedCache<K, V> {
   private cur = new Map<K, V>();
