@@ -1,11 +1,17 @@
-// Replace one marked section of BENCHMARKS.md: <!-- section:NAME --> ... <!-- /section:NAME -->.
+// Replace one marked section of BENCHMARKS.md (or ROBUSTNESS.md): <!-- section:NAME --> ... <!-- /section:NAME -->.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'BENCHMARKS.md');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Replace section NAME of BENCHMARKS.md. */
 export function writeSection(name, markdown) {
+  writeSectionIn(join(root, 'BENCHMARKS.md'), name, markdown);
+}
+
+/** Replace section NAME of another marked file of the repository (e.g. ROBUSTNESS.md). */
+export function writeSectionIn(file, name, markdown) {
   let s = readFileSync(file, 'utf8');
   const open = `<!-- section:${name} -->`;
   const close = `<!-- /section:${name} -->`;
