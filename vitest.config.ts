@@ -23,12 +23,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 900_000,
     pool: 'forks',
-    // Some tests run long synchronous stretches (whole-filesystem walks, sync child
-    // processes); when one exceeds 60 s the worker's RPC heartbeat to vitest times out and
-    // vitest reports "Timeout calling onTaskUpdate" as an unhandled error although every
-    // test passed. Such errors are still printed; test failures still fail the run.
-    // TODO: find the stretch (seen once in a run where xfs.test.ts took 70 s) and split it.
-    dangerouslyIgnoreUnhandledErrors: true,
+    // Synchronous tests run back to back without an event-loop turn; a file of them (xfs.test.ts:
+    // 70-140 s of filesystem walks) starved the worker's RPC and vitest reported "Timeout
+    // calling onTaskUpdate". The setup file yields before every test.
+    setupFiles: ['test/helpers/yield-between-tests.ts'],
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
   },
 });

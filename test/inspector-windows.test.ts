@@ -6,20 +6,10 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { DiskSet } from '@guestkit/core';
-import { inspectGuest, inspectorXml, inspectorJson } from '@guestkit/inspect';
+import { inspectorJson } from '@guestkit/inspect';
 import { ensureImage, sample, GUESTKIT } from './helpers/images.js';
+import { inspectImage } from './helpers/inspector.js';
 
-async function inspectImage(path: string, opts = {}) {
-  const warnings: string[] = [];
-  const disks = DiskSet.open([{ path, format: 'raw' }]);
-  try {
-    const oses = await inspectGuest(disks, { warn: (m) => warnings.push(m), ...opts });
-    return { oses, xml: inspectorXml(oses), warnings };
-  } finally {
-    disks.close();
-  }
-}
 
 describe('inspector on the phony Windows guest', () => {
   let dir: string;

@@ -6,22 +6,12 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { DiskSet, setWarningSink } from '@guestkit/core';
-import { inspectGuest, inspectorXml, inspectorJson } from '@guestkit/inspect';
+import { setWarningSink } from '@guestkit/core';
+import { inspectorJson } from '@guestkit/inspect';
 import { ensureImage, sample, GUESTKIT, ROOT } from './helpers/images.js';
-import { canonApps, norm } from './helpers/inspector.js';
+import { canonApps, norm, inspectImage } from './helpers/inspector.js';
 
 
-async function inspectImage(path: string, opts = {}) {
-  const warnings: string[] = [];
-  const disks = DiskSet.open([{ path, format: 'raw' }]);
-  try {
-    const oses = await inspectGuest(disks, { warn: (m) => warnings.push(m), ...opts });
-    return { oses, xml: inspectorXml(oses), warnings };
-  } finally {
-    disks.close();
-  }
-}
 
 describe('inspector on the phony Linux guests (no LVM)', () => {
   let dir: string;

@@ -5,29 +5,18 @@
 // directory and unmounted in afterAll (lazily if anything went wrong): a leftover FUSE mount
 // would hang other people's `find`s.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { DiskSet, GuestView, applyMountSpecs, fileTypeOfMode, parseMountSpec } from '@guestkit/core';
 import { GUESTKIT, ensureImage } from './helpers/images';
+import { isMounted, mountScratch } from './helpers/mount';
 
 const pexec = promisify(execFile);
-const mounted: string[] = [];
-const dirs: string[] = [];
-
-function isMounted(mp: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mp);
-}
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'gk-mount-'));
-  dirs.push(d);
-  return d;
-}
+const { mounted, tempDir } = mountScratch('gk-mount-');
 
 async function mount(args: string[], mp: string): Promise<void> {
   await pexec(GUESTKIT, ['mount', ...args, mp], { timeout: 120_000 });
@@ -38,16 +27,6 @@ async function mount(args: string[], mp: string): Promise<void> {
 function gk(args: string[], timeout = 60_000) {
   return spawnSync(GUESTKIT, args, { encoding: 'utf8', timeout });
 }
-
-afterAll(() => {
-  for (const mp of mounted) {
-    if (isMounted(mp)) gk(['unmount', '--no-retry', mp]);
-    if (isMounted(mp)) spawnSync('fusermount', ['-u', '-z', mp]);
-  }
-  for (const d of dirs) {
-    if (!isMounted(d)) try { rmdirSync(d); } catch { /* not empty: leave it */ }
-  }
-});
 
 /** find -printf over a directory, sorted, paths relative to it. */
 async function findPrintf(dir: string, fmt = '%P %m %U %G %s %T@ %l\\n', extra: string[] = []): Promise<string[]> {
@@ -293,4 +272,72 @@ describe('guestkit mount: a corrupt file underneath', () => {
     expect(stderr.match(/dense-300k: input\/output error/g)).toHaveLength(1);
     rmSync(img);
   }, 180_000);
+});
+
+describe('guestkit mount: FUSE options, id maps', () => {
+  let img: string;
+  beforeAll(() => { img = ensureImage('sample', 'sample.qcow2'); });
+
+  it('-o allow_other lets other users in (without it FUSE keeps them out); --uid-map/--gid-map map owners (--dir-cache-timeout accepted)', async () => {
+    const asNobody = (p: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'ls', p], { encoding: 'utf8' });
+    const mp = tempDir();
+    await mount(['-a', img, '-i'], mp);
+    const before = asNobody(mp);
+    expect(before.status).not.toBe(0);
+    expect(before.stderr).toMatch(/Permission denied/);
+    expect(gk(['unmount', mp]).status).toBe(0);
+
+    await mount(['-a', img, '-i', '-o', 'allow_other', '--uid-map', '0:1000:10', '--gid-map', '0:2000', '--dir-cache-timeout', '1'], mp);
+    try {
+      const opts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mp)!;
+      expect(opts).toMatch(/allow_other/);
+      const r = asNobody(mp);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/etc/);
+      // Guest root (0:0) is shown as 1000:2000; ids outside the maps as they are.
+      expect(execFileSync('stat', ['-c', '%u:%g', `${mp}/etc/hostname`], { encoding: 'utf8' }).trim()).toBe('1000:2000');
+    } finally {
+      expect(gk(['unmount', mp]).status).toBe(0);
+    }
+    const bad = gk(['mount', '-a', img, '-i', '--uid-map', 'x:1', mp]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim()).toBe("guestkit: --uid-map 'x:1': expected GUEST:HOST[:COUNT]");
+  }, 180_000);
+});
+
+describe('guestkit mount --rw: libguestfs\'s guestmount', () => {
+  it('without guestmount on PATH: one clear line', () => {
+    const img = ensureImage('guest-bigfile', 'big.ext4');
+    const r = spawnSync(process.execPath, [GUESTKIT, 'mount', '--rw', '-a', img, '-m', '/dev/sda', tempDir()],
+      { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' }, timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("guestkit: --rw: guestkit mounts read-only; writes need libguestfs's guestmount, which is not installed (Debian: apt-get install guestmount)\n");
+  });
+
+  it.runIf(spawnSync('sh', ['-c', 'command -v guestmount']).status === 0)(
+    'writes a file through guestmount (one appliance launch); unmount waits for it to flush; guestkit cat reads it back', async () => {
+      const work = tempDir();
+      const img = join(work, 'rw.ext4');
+      copyFileSync(ensureImage('guest-bigfile', 'big.ext4'), img);
+      const mp = tempDir();
+      const pidFile = join(work, 'pid');
+      const env = { ...process.env, LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
+      const r = await pexec(GUESTKIT, ['mount', '--rw', '--format=raw', '-a', img, '-m', '/dev/sda', '--pid-file', pidFile, mp], { env, timeout: 600_000 });
+      mounted.push(mp);
+      expect(r.stderr).toMatch(/handing over to libguestfs's guestmount/);
+      expect(isMounted(mp)).toBe(true);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      expect(pid).toBeGreaterThan(0);
+      const text = `written through guestmount ${Date.now()}\n`;
+      execFileSync('sh', ['-c', 'printf %s "$1" > "$2/rw-test.txt" && mkdir "$2/rw-dir"', 'sh', text, mp]);
+      const u = gk(['unmount', mp], 300_000);
+      expect(u.status, u.stderr).toBe(0);
+      expect(isMounted(mp)).toBe(false);
+      // Waited for guestmount to exit: the image is flushed and closed.
+      expect(() => process.kill(pid, 0)).toThrow();
+      const cat = gk(['cat', '-a', img, '-m', '/dev/sda', '/rw-test.txt']);
+      expect(cat.stderr).toBe('');
+      expect(cat.stdout).toBe(text);
+      expect(gk(['ls', '-a', img, '-m', '/dev/sda', '/']).stdout).toMatch(/^rw-dir$/m);
+    }, 900_000);
 });

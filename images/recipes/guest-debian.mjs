@@ -1,5 +1,6 @@
-// guest-debian: a real Debian 12 guest for the read tools' benchmarks (bench/read-tools.mjs):
-// `debootstrap --variant=minbase bookworm` into a folder, an ext4 root made from it with
+// guest-debian: a real Debian 12 guest for the read tools' benchmarks (bench/read-tools.mjs) and
+// the inspector's real-guest test: `debootstrap --variant=minbase --include=linux-image-amd64
+// bookworm` into a folder (minbase plus a kernel, its modules and initramfs), an ext4 root made from it with
 // mke2fs -d, a FAT32 EFI system partition, GPT, and the qcow2 of it. Needs the Debian mirror
 // (deb.debian.org, or $DEBIAN_MIRROR). Not used for goldens, so not made deterministic.
 //   debian.raw, debian.qcow2
@@ -15,8 +16,8 @@ export default {
   async build({ out }) {
     const root = join(out, 'root');
     const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-    log('guest-debian: debootstrap --variant=minbase bookworm (downloads ~50 MB)');
-    run('debootstrap', ['--variant=minbase', 'bookworm', root, mirror]);
+    log('guest-debian: debootstrap --variant=minbase --include=linux-image-amd64 bookworm (downloads ~120 MB)');
+    run('debootstrap', ['--variant=minbase', '--include=linux-image-amd64', 'bookworm', root, mirror]);
     // What an installed system has and a chroot lacks: fstab, hostname, an ESP mountpoint.
     mkdirSync(join(root, 'boot', 'efi'), { recursive: true });
     writeFileSync(join(root, 'etc', 'fstab'), [

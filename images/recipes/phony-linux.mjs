@@ -6,43 +6,14 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { run } from '../lib.mjs';
-import { writeUbuntuTree, writeArchTree, writeCoreosTrees, PHONY_TIME, PHONY_UUID } from '../fixtures/phony-guests.mjs';
-
-const env = () => ({ ...process.env, E2FSPROGS_FAKE_TIME: String(PHONY_TIME), SOURCE_DATE_EPOCH: String(PHONY_TIME) });
-
-/** mke2fs a filesystem of `sectors` 512-byte sectors from a tree. */
-function mkext(out, { type, label, uuid, tree, sectors }) {
-  const args = ['-q', '-F', '-t', type, '-b', '4096', '-U', uuid, '-E', `root_owner=0:0,hash_seed=${uuid}`];
-  if (label) args.push('-L', label);
-  if (tree) args.push('-d', tree);
-  args.push(out, `${Math.floor((sectors * 512) / 4096)}`);
-  run('mke2fs', args, { env: env() });
-  return out;
-}
-
-/** sfdisk a disk of `sizeMiB` with partitions [start, end] (sectors) and dd the images in. */
-function disk(path, { label, sizeMiB, parts, extra = [] }) {
-  run('truncate', ['-s', `${sizeMiB}M`, path]);
-  const lines = [`label: ${label}`, 'unit: sectors', ...extra];
-  for (const p of parts) {
-    const f = [`start=${p.start}`, `size=${p.end - p.start + 1}`, `type=${p.type}`];
-    if (p.name) f.push(`name="${p.name}"`);
-    if (p.bootable) f.push('bootable');
-    lines.push(f.join(', '));
-  }
-  run('sfdisk', ['--no-reread', '--no-tell-kernel', path], { input: lines.join('\n') + '\n' });
-  for (const p of parts) {
-    if (!p.image) continue;
-    run('dd', [`if=${p.image}`, `of=${path}`, 'bs=1M', `seek=${p.start * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
-    rmSync(p.image);
-  }
-}
+import { writeUbuntuTree, writeArchTree, writeCoreosTrees, PHONY_UUID } from '../fixtures/phony-guests.mjs';
+import { mkext, phonyDisk as disk, phonyEnv as env } from '../fixtures/phony-guests-disk.mjs';
 
 const END512 = 512 * 2048; // sectors in 512 MiB
 
 export default {
   name: 'phony-linux',
-  inputs: ['fixtures/phony-guests.mjs'],
+  inputs: ['fixtures/phony-guests.mjs', 'fixtures/phony-guests-disk.mjs'],
   tools: ['mke2fs', 'sfdisk', 'mkfs.fat'],
   async build({ out }) {
     // ubuntu: sda1 64…524287 BOOT, sda2 524288…(end−64) root.

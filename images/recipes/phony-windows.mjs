@@ -12,11 +12,11 @@
 // frozen clock (faketime); ntfslabel --new-serial gives sda2 the serial of libguestfs's image
 // (virt-inspector prints it as the filesystem UUID, 091A29CC586B609C). Deterministic.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, copyFileSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../lib.mjs';
 import { makeHive, PHONY } from '../fixtures/reg-make.mjs';
+import { fillNtfs } from '../fixtures/phony-guests-ntfs.mjs';
 
 const BINARIES = join(PHONY, '..', 'binaries');
 const FAKE_TIME = '2010-01-01 00:00:00';
@@ -34,37 +34,12 @@ function faketimeEnv() {
 async function ntfsPartition(img, start, sectors, tree, mnt) {
   run('truncate', ['-s', String(sectors * 512), img]);
   run('mkntfs', ['-q', '-F', '-f', '-T', '-p', String(start), img]);
-  if (!tree) return;
-  mkdirSync(mnt, { recursive: true });
-  const env = faketimeEnv();
-  const daemon = spawn('ntfs-3g', ['-o', 'no_detach', img, mnt], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  daemon.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise((res) => daemon.on('exit', (code) => res(code)));
-  try {
-    for (let i = 0; ; i++) {
-      if (run('bash', ['-c', `grep -qs " ${mnt} " /proc/mounts && echo y || true`]).trim() === 'y') break;
-      if (i === 100) throw new Error(`ntfs-3g did not mount ${img}: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    run('cp', ['-r', '--preserve=timestamps', `${tree}/.`, mnt], { env });
-  } finally {
-    try {
-      run('fusermount', ['-u', mnt]);
-    } catch (e) {
-      daemon.kill('SIGTERM');
-      throw e;
-    } finally {
-      const code = await exited;
-      rmSync(mnt, { recursive: true, force: true });
-      if (code !== 0) throw new Error(`ntfs-3g exited with ${code}: ${stderr}`);
-    }
-  }
+  if (tree) await fillNtfs(img, tree, mnt, { env: faketimeEnv(), preserveTimestamps: true });
 }
 
 export default {
   name: 'phony-windows',
-  inputs: ['fixtures/reg-make.mjs'],
+  inputs: ['fixtures/reg-make.mjs', 'fixtures/phony-guests-ntfs.mjs'],
   tools: ['mkntfs', 'ntfs-3g', 'ntfslabel', 'sfdisk', 'hivexregedit', 'faketime'],
   async build({ out }) {
     const HKLM = 'HKEY_LOCAL_MACHINE';

@@ -8,11 +8,11 @@
 // The hives are reg-hives' guest/ (hivexregedit --merge of libguestfs's phony .reg files and
 // ours). Each NTFS is made by mkntfs -T (fixed times and serial) and filled through ntfs-3g.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, copyFileSync, writeFileSync, rmSync, cpSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, makePartitionedDisk } from '../lib.mjs';
+import { fillNtfs } from '../fixtures/phony-guests-ntfs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BINARIES = join(here, '..', '..', '..', 'shared', 'samples', 'guestfs-tools', 'binaries');
@@ -21,34 +21,12 @@ const BINARIES = join(here, '..', '..', '..', 'shared', 'samples', 'guestfs-tool
 export async function ntfsFromTree(img, sizeMiB, label, tree, mnt) {
   run('truncate', ['-s', `${sizeMiB}M`, img]);
   run('mkntfs', ['-q', '-F', '-f', '-T', '-L', label, img]);
-  mkdirSync(mnt, { recursive: true });
-  const daemon = spawn('ntfs-3g', ['-o', 'no_detach', img, mnt], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  daemon.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise((res) => daemon.on('exit', (code) => res(code)));
-  try {
-    for (let i = 0; ; i++) {
-      if (run('bash', ['-c', `grep -qs " ${mnt} " /proc/mounts && echo y || true`]).trim() === 'y') break;
-      if (i === 100) throw new Error(`ntfs-3g did not mount ${img}: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    run('cp', ['-r', `${tree}/.`, mnt]);
-  } finally {
-    try {
-      run('fusermount', ['-u', mnt]);
-    } catch (e) {
-      daemon.kill('SIGTERM');
-      throw e;
-    } finally {
-      const code = await exited;
-      rmSync(mnt, { recursive: true, force: true });
-      if (code !== 0) throw new Error(`ntfs-3g exited with ${code}: ${stderr}`);
-    }
-  }
+  await fillNtfs(img, tree, mnt);
 }
 
 export default {
   name: 'reg-windows',
+  inputs: ['fixtures/phony-guests-ntfs.mjs'],
   deps: ['reg-hives'],
   tools: ['mkntfs', 'ntfs-3g', 'sfdisk'],
   async build({ out, dep }) {

@@ -10,7 +10,7 @@
 # One appliance launch (~30-60 s under TCG) per case; runs two at a time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-node images/build.mjs part-tables part-probes sample
+node images/build.mjs part-tables part-probes sample ntfs-tree ntfs-c512 xfs-images btrfs-rootdir btrfs-guestfs
 export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg TZ=UTC LC_ALL=C.UTF-8
 G=test/goldens/filesystems
 mkdir -p "$G"
@@ -29,6 +29,8 @@ one() {
 }
 export -f one
 export G cases
-printf '%s\n' "${names[@]}" | xargs -P 2 -I{} bash -c 'one "$@"' _ {}
-( for i in $(jq -r '.[] | (.images // [.image])[]' "$cases" | sort -u); do sha256sum "images/out/$i"; done ) > "$G/IMAGES.sha256"
+printf '%s\n' "${names[@]}" | xargs -P "${GOLDEN_JOBS:-2}" -I{} bash -c 'one "$@"' _ {}
+# btrfs images are left out: their device and chunk-tree UUIDs are random (mkfs.btrfs has no
+# option for them), nothing virt-filesystems prints.
+( for i in $(jq -r '.[] | (.images // [.image])[]' "$cases" | grep -v '^btrfs-' | sort -u); do sha256sum "images/out/$i"; done ) > "$G/IMAGES.sha256"
 virt-filesystems --version > "$G/VERSION"

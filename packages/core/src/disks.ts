@@ -16,7 +16,7 @@ import { GPT_TYPES_WITHOUT_FILESYSTEM, MBR_TYPE_LDM } from './volume/part-types.
 import { probe, type ProbeResult } from './probe/index.js';
 import { scanLvm, type LogicalVolume, type LvmScan } from './volume/lvm/index.js';
 import type { Filesystem } from './fs/vfs.js';
-import { openFilesystem as openFs } from './fs/index.js';
+import { openFilesystem as openFs, type FsOpenOptions } from './fs/index.js';
 import type { GuestDevice, GuestDisks, OpenFsOptions } from './guest/disks-api.js';
 
 /** One -a image: its path and, when forced, its format (--format). */
@@ -119,6 +119,13 @@ export class DeviceEntry implements GuestDevice {
 export interface FilesystemEntry {
   device: DeviceEntry;
   type: string;
+  /**
+   * btrfs subvolumes listed on their own (filesystems({ btrfsSubvolumes: true })): the path
+   * from the top level. Open with openFilesystem(device.name, { options: `subvol=${path}` }).
+   */
+  subvolume?: string;
+  /** The name libguestfs gives the mountable: the device, or btrfsvol:DEVICE/SUBVOLUME. */
+  mountable: string;
 }
 
 /** `dev` seen with another logical sector size (reads and map unchanged). */
@@ -264,13 +271,16 @@ export class DiskSet implements GuestDisks {
    * ones, not LDM / Microsoft reserved / Windows snapshot partitions), then LVs, each with its
    * blkid type or "unknown". PVs (*_member) and LUKS containers are left out.
    */
-  filesystems(): FilesystemEntry[] {
+  filesystems(opts: { btrfsSubvolumes?: boolean } = {}): FilesystemEntry[] {
     const out: FilesystemEntry[] = [];
     const check = (d: DeviceEntry) => {
       const t = d.probe()?.type ?? '';
-      if (t === '') out.push({ device: d, type: 'unknown' });
+      if (t === '') out.push({ device: d, type: 'unknown', mountable: d.name });
       else if (t.endsWith('_member') || t === 'crypto_LUKS' || t === 'BitLocker') return;
-      else out.push({ device: d, type: t });
+      else {
+        out.push({ device: d, type: t, mountable: d.name });
+        if (t === 'btrfs' && opts.btrfsSubvolumes) out.push(...this.btrfsSubvolumeEntries(d));
+      }
     };
     for (const d of this.unpartitionedDisks()) check(d);
     for (const p of this.partitions()) {
@@ -282,6 +292,34 @@ export class DiskSet implements GuestDisks {
     }
     for (const lv of this.lvs()) check(lv);
     return out;
+  }
+
+  /**
+   * list_filesystems' btrfsvol:DEVICE/PATH entries of a btrfs device: every subvolume but the
+   * default one (mounting the device gives that), in subvolume id order as `btrfs subvolume
+   * list` prints them. None when the filesystem cannot be read.
+   */
+  private btrfsSubvolumeEntries(d: DeviceEntry): FilesystemEntry[] {
+    let fs: Filesystem;
+    try {
+      fs = this.openFilesystem(d.name, { type: 'btrfs' });
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+      return [];
+    }
+    const b = fs as Filesystem & { subvolumes?(): { id: number; path: string }[]; defaultSubvolId?: number };
+    if (!b.subvolumes) return [];
+    let vols: { id: number; path: string }[];
+    try {
+      vols = b.subvolumes();
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+      return [];
+    }
+    return [...vols]
+      .sort((x, y) => x.id - y.id)
+      .filter((v) => v.id !== b.defaultSubvolId)
+      .map((v) => ({ device: d, type: 'btrfs', subvolume: v.path, mountable: `btrfsvol:${d.name}/${v.path}` }));
   }
 
   /**
@@ -356,10 +394,51 @@ export class DiskSet implements GuestDisks {
     const key = `${d.name}\0${type}\0${opts.options ?? ''}`;
     let fs = this.fsCache.get(key);
     if (!fs) {
-      fs = openFs(d.dev, type, opts.options === undefined ? {} : { options: opts.options });
+      const fsOpts: FsOpenOptions = opts.options === undefined ? {} : { options: opts.options };
+      // A multi-device btrfs: the reader gets every other device with the same fsid (as the
+      // appliance's `btrfs device scan` registers them) and keeps them by devid.
+      if (type === 'btrfs') {
+        const others = this.btrfsMembers(d).filter((m) => m !== d);
+        if (others.length) fsOpts.devices = others.map((m) => m.dev);
+      }
+      fs = openFs(d.dev, type, fsOpts);
       this.fsCache.set(key, fs);
     }
     return fs;
+  }
+
+  /**
+   * The devices that hold the btrfs filesystem `d` belongs to (same fsid, the blkid UUID), in
+   * device order, `d` included; just `d` when it is not btrfs. Devices that cannot be listed
+   * (a corrupt partition table, unreadable LVM metadata) are passed over.
+   */
+  btrfsMembers(d: DeviceEntry): DeviceEntry[] {
+    const fsid = d.fsType === 'btrfs' ? d.uuid : undefined;
+    if (!fsid) return [d];
+    const candidates: DeviceEntry[] = [];
+    for (const disk of this.disks) {
+      try {
+        const parts = this.partitionsOf(disk);
+        candidates.push(...(parts.length ? parts : [disk]));
+      } catch (e) {
+        if (!(e instanceof GuestkitError)) throw e;
+      }
+    }
+    try {
+      candidates.push(...this.lvs());
+    } catch (e) {
+      if (!(e instanceof GuestkitError)) throw e;
+    }
+    const same = (c: DeviceEntry) => {
+      try {
+        return c.fsType === 'btrfs' && c.uuid === fsid;
+      } catch (e) {
+        if (!(e instanceof GuestkitError)) throw e;
+        return false;
+      }
+    };
+    const out = candidates.filter((c) => c === d || same(c));
+    return out.includes(d) ? out : [d, ...out];
   }
 
   /** Release the image files. Idempotent. */

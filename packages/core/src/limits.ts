@@ -22,6 +22,19 @@ export const LIMITS = {
   qcow2L2CacheTables: 256,
   /** Internal qcow2 snapshots listed. */
   maxSnapshots: 65536,
+  /** Directory levels a guest walk (ls -R, copy-out, tar-out) descends. */
+  maxWalkDepth: 2048,
+  /** LVM: segments of one logical volume. */
+  lvmMaxSegments: 100_000,
+  /** LVM: physical volumes of a volume group, and areas of one segment. */
+  lvmMaxAreas: 4096,
+  /** LVM: logical volumes stacked on each other (thin pools, mirrors' images...). */
+  lvmMaxLvDepth: 8,
+  /** LVM metadata text: items of one list value. */
+  lvmMaxListItems: 1_000_000,
+  /** fstab: bytes of one line, and entries read. */
+  maxFstabLine: 64 * 1024,
+  maxFstabEntries: 10_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;

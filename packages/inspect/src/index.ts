@@ -10,6 +10,8 @@ export * from './rpm-ndb.js';
 export * from './osinfo.js';
 export * from './inspect.js';
 export * from './xml.js';
+export * from './icon.js';
+export * from './sqlite.js';
 export * from './json.js';
 export * from './apps/index.js';
 export * from './apps/windows-apps.js';

@@ -16,6 +16,7 @@ import {
 import { osinfoOf } from './osinfo.js';
 import { listApplications } from './apps/index.js';
 import { checkWindowsRoot } from './windows.js';
+import { findIcon } from './icon.js';
 import type { OperatingSystem, FilesystemInfo } from './types.js';
 
 export interface InspectOptions {
@@ -231,6 +232,10 @@ export async function inspectGuest(disks: GuestDisks, opts: InspectOptions = {})
       if (view) {
         const t = new TreeAccess(view);
         if (opts.applications !== false) os.applications = await listApplications(t, os, view, warn);
+        if (opts.icon) {
+          const icon = findIcon(t, os);
+          if (icon) os.icon = Buffer.from(icon.buffer, icon.byteOffset, icon.byteLength).toString('base64');
+        }
       } else if (opts.applications !== false) os.applications = [];
     }
     out.push(os);

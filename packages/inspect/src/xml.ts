@@ -14,7 +14,7 @@ function escAttr(s: string): string {
   return escText(s).replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 }
 
-type Node = { name: string; attrs?: [string, string][]; text?: string; children?: Node[] };
+type Node = { name: string; attrs?: [string, string][]; text?: string; raw?: boolean; children?: Node[] };
 
 function el(name: string, text?: string, attrs?: [string, string][]): Node {
   return { name, text, attrs };
@@ -28,10 +28,20 @@ function write(n: Node, depth: number, out: string[]): void {
     for (const c of n.children) write(c, depth + 1, out);
     out.push(`${ind}</${n.name}>\n`);
   } else if (n.text !== undefined && n.text !== '') {
-    out.push(`${ind}<${n.name}${attrs}>${escText(n.text)}</${n.name}>\n`);
+    out.push(`${ind}<${n.name}${attrs}>${n.raw ? n.text : escText(n.text)}</${n.name}>\n`);
   } else {
     out.push(`${ind}<${n.name}${attrs}/>\n`);
   }
+}
+
+/**
+ * xmlTextWriterWriteBase64's layout (libxml2 xmlwriter.c xmlOutputBufferWriteBase64): lines of
+ * 72 characters separated by a raw CR LF, none after the last.
+ */
+export function base64Lines(b64: string): string {
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 72) lines.push(b64.slice(i, i + 72));
+  return lines.join('\r\n');
 }
 
 function osNode(os: OperatingSystem): Node {
@@ -96,7 +106,7 @@ function osNode(os: OperatingSystem): Node {
       }),
     });
   }
-  if (os.icon) c.push(el('icon', os.icon));
+  if (os.icon) c.push({ name: 'icon', text: base64Lines(os.icon), raw: true });
   return { name: 'operatingsystem', children: c };
 }
 

@@ -411,7 +411,8 @@ export function stringEncoder(name = 'utf-16le'): (s: string) => Uint8Array {
 /** Decode a .reg file: UTF-16LE/BE with a BOM, else UTF-8 (a UTF-8 BOM is dropped). */
 export function decodeRegFile(b: Uint8Array): string {
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return Buffer.from(b.subarray(2)).toString('utf16le');
-  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return Buffer.from(b.subarray(2)).swap16().toString('utf16le');
+  // An odd trailing byte is dropped, as the UTF-16LE branch's toString does (swap16 would throw).
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return Buffer.from(b.subarray(2, b.length - (b.length % 2))).swap16().toString('utf16le');
   const s = Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
   return s.startsWith('\ufeff') ? s.slice(1) : s;
 }

@@ -32,9 +32,8 @@ let y = yargs(argv)
   });
 for (const c of commands) y = y.command(c);
 
-try {
-  await y.parseAsync();
-} catch (e) {
+// No top-level await: the bundle bin/guestkit loads is CommonJS (tools/cli/bundle.mjs).
+y.parseAsync().catch((e: unknown) => {
   reportError(e, verbose);
   process.exitCode = 1;
-}
+});

@@ -15,9 +15,9 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, lstatSync, lutimesSync, linkSync,
-  mkdirSync, openSync, statSync, symlinkSync, unlinkSync, writeSync, ftruncateSync, chmodSync,
+  mkdirSync, openSync, renameSync, statSync, symlinkSync, unlinkSync, writeSync, ftruncateSync, chmodSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   GuestkitError, fileTypeOfMode, fromSystemError, major, minor, warn, READ_CHUNK,
   type GuestView, type Filesystem, type Stat,
@@ -110,12 +110,16 @@ function isZero(b: Buffer): boolean {
  */
 function writeFile(p: string, fs: Filesystem, ino: number, size: number, mode: number, finish?: (fd: number) => void): void {
   clearForFile(p);
+  // Written under a temporary name beside `p` and renamed when complete, so a copy killed
+  // half-way never leaves a half-written file under its final name (issue 7, nothing lost).
+  const tmp = join(dirname(p), `.guestkit-${process.pid}-${++tmpSeq}.tmp`);
   let fd: number;
   try {
-    fd = openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   } catch (e) {
     throw fromSystemError(e, p);
   }
+  let complete = false;
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK);
     let pos = 0;
@@ -139,10 +143,19 @@ function writeFile(p: string, fs: Filesystem, ino: number, size: number, mode: n
     }
     ftruncateSync(fd, size);
     finish?.(fd);
+    complete = true;
   } finally {
     closeSync(fd);
+    if (!complete) try { unlinkSync(tmp); } catch { /* already gone */ }
+  }
+  try {
+    renameSync(tmp, p);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw fromSystemError(e, p);
   }
 }
+let tmpSeq = 0;
 
 export class Copier {
   readonly stats: CopyStats = { files: 0, dirs: 0, links: 0, bytes: 0, skipped: 0, errors: 0 };

@@ -33,6 +33,10 @@ export function typeLetter(mode: number): string {
   }
 }
 
+/** %04o of the permission bits, from a table made on first use. */
+let mode4Table: string[] | undefined;
+const mode4 = (mode: number) => (mode4Table ??= Array.from({ length: 0o10000 }, (_, m) => m.toString(8).padStart(4, '0')))[mode & 0o7777];
+
 const pad = (s: string, w: number) => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
 
 /** strftime("%F %T", localtime(t)) in the process's time zone (TZ). */
@@ -47,10 +51,15 @@ const cdiv = (a: number, b: number) => Math.trunc(a / b);
 
 /** One -lR line (without the newline). `checksum` is the hex digest for regular files. */
 export function lsLrLine(path: string, st: GuestStat, link: string | undefined, checksum: string | undefined, o: LsLrOptions): string {
+  if (!o.csv && !o.human && !o.uids && !o.times && !o.extraStats && !o.checksum) {
+    // The default -lR line, without the field list (most listings).
+    const line = `${typeLetter(st.mode)} ${mode4(st.mode)} ${pad(String(st.size), 10)} ${path}`;
+    return link === undefined ? line : `${line} -> ${link}`;
+  }
   const f: string[] = [];
   const str = (s: string) => f.push(o.csv ? virtCsvField(s) : s);
   str(typeLetter(st.mode));
-  f.push((st.mode & 0o7777).toString(8).padStart(4, '0'));
+  f.push(mode4(st.mode));
   if (o.csv) f.push(o.human ? humanSize(st.size) : String(st.size));
   else f.push(pad(o.human ? humanSize(st.size) : String(st.size), 10));
   if (o.uids) {

@@ -212,19 +212,22 @@ async function lsLR(
   view: GuestView, dir: string, o: LsLrOptions, checksum: string | undefined, out: Out, json: boolean,
   onDirError: (m: string) => void, fail: (e: unknown) => void,
 ): Promise<void> {
-  const show = async (path: string, fs: Filesystem, ino: number, dev: number) => {
+  // Synchronous per entry (no promise per line): returns a promise only when the output
+  // buffer was written out.
+  const show = (path: string, fs: Filesystem, ino: number, dev: number): Promise<void> | undefined => {
     const st: GuestStat = { ...fs.stat(ino), dev };
     const isLink = (st.mode & S_IFMT) === S_IFLNK;
     const link = isLink ? fs.readlink(ino) : undefined;
     let sum: string | undefined;
     if (checksum && (st.mode & S_IFMT) === S_IFREG) sum = fileChecksum(fs, ino, st.size, checksum);
-    { const w = out.line(json ? JSON.stringify(jsonEntry(path, st, link, sum)) : lsLrLine(path, st, link, sum, o)); if (w) await w; }
+    return out.line(json ? JSON.stringify(jsonEntry(path, st, link, sum)) : lsLrLine(path, st, link, sum, o));
   };
   const top = view.resolve(dir, { follow: false });
-  await show(dir, top.fs, top.ino, top.mount.dev);
+  { const w = show(dir, top.fs, top.ino, top.mount.dev); if (w) await w; }
   for (const e of view.walk(dir, { onError: (p, err) => onDirError(`${p}: ${err.message}`) })) {
     try {
-      await show(e.path, e.mount.fs, e.ino, e.mount.dev);
+      const w = show(e.path, e.mount.fs, e.ino, e.mount.dev);
+      if (w) await w;
     } catch (err) {
       await out.flush();
       fail(err);

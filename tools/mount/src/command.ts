@@ -14,6 +14,8 @@ export interface MountArgs extends CommonArgs {
   'uid-map'?: string[];
   'gid-map'?: string[];
   workers?: number;
+  'dir-cache-timeout'?: number;
+  'no-sync'?: boolean;
   /** Internal: the daemon child writes "ready" to this fd once the mount answers. */
   'ready-fd'?: number;
 }
@@ -40,8 +42,13 @@ export const command: CommandModule<object, MountArgs> = {
       .option('option', { alias: 'o', type: 'string', array: true, describe: 'FUSE mount option (allow_other, allow_root, default_permissions, ...)', requiresArg: true })
       .option('uid-map', { type: 'string', array: true, describe: 'Map guest UIDs to host: GUEST:HOST[:COUNT]', requiresArg: true })
       .option('gid-map', { type: 'string', array: true, describe: 'Map guest GIDs to host: GUEST:HOST[:COUNT]', requiresArg: true })
+      .option('dir-cache-timeout', { type: 'number', describe: 'Seconds the kernel caches names and attributes (default 60; guestmount: 60)', requiresArg: true })
+      .option('no-sync', { alias: 'n', type: 'boolean', describe: 'With --rw: guestmount does not sync on unmount (read-only mounts have nothing to sync)' })
       .option('workers', { type: 'number', describe: 'Worker threads serving guest I/O (default 4)', requiresArg: true })
-      .option('ready-fd', { type: 'number', hidden: true }) as unknown as Argv<MountArgs>,
+      .option('ready-fd', { type: 'number', hidden: true })
+      .epilog('Limits of fuse-native (libfuse 2.9) over the mount: times have millisecond precision and '
+        + 'show as 1970 when earlier; inode numbers are 32 bits (others than the root filesystem\'s renumbered). '
+        + 'See tools/mount/README.md.') as unknown as Argv<MountArgs>,
   handler: async (argv) => {
     const { run } = await import('./run.js');
     await run(argv);

@@ -4,11 +4,11 @@
 // -f/--no-fork stays in the foreground. SIGINT/SIGTERM unmount cleanly; an unmount from
 // outside (guestkit unmount, fusermount -u) makes the server exit.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { basename } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { GuestkitError } from '@guestkit/core';
 import { openGuestFromArgs, runTool, isVerbose } from '@guestkit/clikit';
@@ -23,7 +23,7 @@ const WATCH_MS = 500;
 
 export async function run(argv: MountArgs, rawArgs: readonly string[] = hideBin(process.argv)): Promise<void> {
   if (argv.rw) {
-    await runTool(argv, () => handOverToGuestmount(rawArgs));
+    await runTool(argv, () => handOverToGuestmount(argv, rawArgs));
     return;
   }
   if (argv.foreground || argv['no-fork']) {
@@ -33,17 +33,81 @@ export async function run(argv: MountArgs, rawArgs: readonly string[] = hideBin(
   await runTool(argv, () => daemonize(argv, rawArgs));
 }
 
-/** --rw: libguestfs's guestmount does writes; exec it with the same options. */
-async function handOverToGuestmount(rawArgs: readonly string[]): Promise<void> {
-  const which = spawnSync('sh', ['-c', 'command -v guestmount'], { encoding: 'utf8' });
-  const gm = which.stdout.trim();
-  if (which.status !== 0 || !gm) {
-    throw new GuestkitError('UNSUPPORTED', "--rw: guestkit mounts read-only; writes need libguestfs's guestmount, which is not installed");
+/** The first executable `name` on $PATH, or undefined. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      if (statSync(p).isFile()) return p;
+    } catch { /* not here */ }
   }
-  const args = rawArgs.slice(rawArgs[0] === 'mount' ? 1 : 0).map((a) => (a === '-f' ? '--no-fork' : a));
+  return undefined;
+}
+
+/** Options of ours that guestmount does not take (dropped from the handed-over command line). */
+const OURS_WITH_VALUE = new Set(['--workers', '--pid-file', '--ready-fd']);
+
+/**
+ * The command line for guestmount: ours without `mount`, guestkit-only options and
+ * --pid-file (guestmount writes its PID to our state file instead, so that
+ * `guestkit unmount` waits for it to flush and exit); -f becomes --no-fork.
+ */
+export function guestmountArgs(rawArgs: readonly string[]): string[] {
+  const out: string[] = [];
+  const a = rawArgs[0] === 'mount' ? rawArgs.slice(1) : [...rawArgs];
+  for (let i = 0; i < a.length; i++) {
+    const arg = a[i];
+    const name = arg.split('=')[0];
+    if (OURS_WITH_VALUE.has(name)) {
+      if (!arg.includes('=')) i++;
+      continue;
+    }
+    out.push(arg === '-f' || arg === '--foreground' ? '--no-fork' : arg);
+  }
+  return out;
+}
+
+/**
+ * --rw: libguestfs's guestmount does writes; run it with the same options. Its PID goes to
+ * the state file `guestkit unmount` waits on (guestunmount itself does not wait: guestmount(1)
+ * tells scripts to wait for the PID so that the image is flushed), and to --pid-file.
+ */
+async function handOverToGuestmount(argv: MountArgs, rawArgs: readonly string[]): Promise<void> {
+  const gm = onPath('guestmount');
+  if (!gm) {
+    throw new GuestkitError('UNSUPPORTED', "--rw: guestkit mounts read-only; writes need libguestfs's guestmount, which is not installed (Debian: apt-get install guestmount)");
+  }
+  if (argv['uid-map'] || argv['gid-map']) {
+    throw new GuestkitError('USAGE', "--uid-map/--gid-map: not with --rw (libguestfs's guestmount maps no ids)");
+  }
+  const mp = checkMountpoint(argv.mountpoint);
+  const state = stateFile(mp);
+  const pidFile = argv['pid-file'];
+  const foreground = !!(argv.foreground || argv['no-fork']);
+  const args = [...guestmountArgs(rawArgs), '--pid-file', state];
   process.stderr.write(`guestkit: --rw: handing over to libguestfs's guestmount (${gm}); writes go through the libguestfs appliance\n`);
   const child = spawn(gm, args, { stdio: 'inherit' });
-  const code = await new Promise<number>((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+  // In the foreground guestmount writes its PID once mounted: copy it to --pid-file then.
+  const copyPid = () => {
+    if (!pidFile || !existsSync(state)) return false;
+    writeFileSync(pidFile, readFileSync(state));
+    return true;
+  };
+  const poll = foreground && pidFile ? setInterval(() => { if (copyPid()) clearInterval(poll); }, 200) : undefined;
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+  if (foreground) for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward(sig));
+  const code = await new Promise<number>((resolve) => {
+    child.on('error', () => resolve(127));
+    child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+  });
+  if (poll) clearInterval(poll);
+  if (foreground || code !== 0) {
+    for (const f of [state, pidFile]) if (f && existsSync(f)) try { unlinkSync(f); } catch { /* gone */ }
+  } else {
+    copyPid();
+  }
   if (code !== 0) process.exitCode = code;
 }
 
@@ -99,6 +163,8 @@ async function serve(argv: MountArgs, rawArgs: readonly string[]): Promise<void>
   process.stderr.on('error', () => {});
   const uidMap = (argv['uid-map'] ?? []).map((s) => parseIdMap(s, 'uid'));
   const gidMap = (argv['gid-map'] ?? []).map((s) => parseIdMap(s, 'gid'));
+  const t = argv['dir-cache-timeout'];
+  if (t !== undefined && !(Number.isFinite(t) && t >= 0)) throw new GuestkitError('USAGE', `--dir-cache-timeout ${t}: expected a number of seconds`);
   const fuseOptions = (argv.option ?? []).flatMap((s) => s.split(',')).filter((s) => s && s !== 'ro' && s !== 'rw');
   if (argv.option?.some((s) => s.split(',').includes('rw'))) {
     throw new GuestkitError('USAGE', '-o rw: guestkit mounts read-only; use --rw for libguestfs\'s guestmount');
@@ -128,7 +194,7 @@ async function serve(argv: MountArgs, rawArgs: readonly string[]): Promise<void>
   const fsname = first ? `guestkit:${first.kind === 'a' ? basename(first.path) : first.domain}` : 'guestkit';
   const server = createServer({
     mountpoint: mp, pool, rootMountId: rootMount, fuseOptions, fsname, uidMap, gidMap, log,
-    debug: !!process.env.GUESTKIT_FUSE_DEBUG,
+    debug: !!process.env.GUESTKIT_FUSE_DEBUG, cacheTimeout: argv['dir-cache-timeout'],
   });
   try {
     await server.mount();

@@ -11,6 +11,7 @@
 //  - readdir hands all names of a directory to the kernel at once (FUSE 2.9 high-level API).
 
 import { createRequire } from 'node:module';
+import { GuestkitError } from '@guestkit/core';
 import { WorkerPool } from './pool.js';
 import {
   EIO, EROFS, STAT_FIELDS, type DirReply, type Reply, type WireStat,
@@ -27,7 +28,7 @@ export interface IdMap { guest: number; host: number; count: number }
 
 export function parseIdMap(s: string, what: string): IdMap {
   const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(s);
-  if (!m) throw new Error(`--${what}-map '${s}': expected GUEST:HOST[:COUNT]`);
+  if (!m) throw new GuestkitError('USAGE', `--${what}-map '${s}': expected GUEST:HOST[:COUNT]`);
   return { guest: Number(m[1]), host: Number(m[2]), count: m[3] === undefined ? 1 : Number(m[3]) };
 }
 
@@ -48,6 +49,8 @@ export interface ServerOptions {
   gidMap: IdMap[];
   log: (msg: string) => void;
   debug?: boolean;
+  /** Kernel cache time (s) for entries and attributes (--dir-cache-timeout). */
+  cacheTimeout?: number;
 }
 
 export interface Server {
@@ -59,8 +62,12 @@ export interface Server {
 const MAX_INO = 0xffffffff;
 /** Paths whose stat the server keeps (a read-only guest never changes). */
 const STAT_CACHE_MAX = 200_000;
+/** Bytes a worker reads ahead at once for the kernel's (at most 128 KiB) reads. */
+export const READ_CHUNK = 1 << 20;
+/** Read-ahead pieces kept (READ_CHUNK each): 32 MiB at most. */
+const READ_CHUNKS_MAX = 32;
 /** Kernel cache times (s) for entries and attributes: nothing changes under a read-only mount. */
-const CACHE_TIMEOUT = 60;
+export const CACHE_TIMEOUT = 60;
 
 export function createServer(o: ServerOptions): Server {
   const Fuse = require('fuse-native') as FuseClass;
@@ -104,6 +111,27 @@ export function createServer(o: ServerOptions): Server {
   const cacheStat = (path: string, st: FuseStat) => {
     if (statCache.size >= STAT_CACHE_MAX) statCache.clear();
     statCache.set(path, st);
+  };
+
+  // Read-ahead pieces by (path, index): a read-only guest never changes. Bounded, oldest out.
+  const chunks = new Map<string, Promise<Reply>>();
+  const chunkKey = (path: string, i: number) => `${i}\0${path}`;
+  const chunk = (path: string, i: number): Promise<Reply> => {
+    const k = chunkKey(path, i);
+    let p = chunks.get(k);
+    if (p) return p;
+    p = pool.request({ op: 'read', path, pos: i * READ_CHUNK, len: READ_CHUNK });
+    if (chunks.size >= READ_CHUNKS_MAX) chunks.delete(chunks.keys().next().value as string);
+    chunks.set(k, p);
+    return p;
+  };
+  const readExact = (path: string, buf: Buffer, len: number, pos: number, cb: Cb) => {
+    pool.request({ op: 'read', path, pos, len }).then((r) => {
+      if (r.errno) return cb(failed(path, r));
+      const data = r.result as Uint8Array;
+      buf.set(data);
+      cb(data.length);
+    });
   };
 
   const rofs = (...args: unknown[]) => (args[args.length - 1] as Cb)(EROFS);
@@ -150,11 +178,30 @@ export function createServer(o: ServerOptions): Server {
       pool.request({ op: 'open', path }).then((r) => (r.errno ? cb(failed(path, r)) : cb(0, 0)));
     },
     read(path: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Cb) {
-      pool.request({ op: 'read', path, pos, len }).then((r) => {
-        if (r.errno) return cb(failed(path, r));
-        const data = r.result as Uint8Array;
-        buf.set(data);
-        cb(data.length);
+      // Served from READ_CHUNK-sized pieces read ahead by a worker (one worker round trip
+      // for many of the kernel's 128 KiB reads); a piece that fails is read again exactly,
+      // so that EIO stays with the bytes that cannot be read.
+      const first = Math.floor(pos / READ_CHUNK);
+      const last = Math.floor((pos + Math.max(len, 1) - 1) / READ_CHUNK);
+      if (len > READ_CHUNK || last - first > 1) return readExact(path, buf, len, pos, cb);
+      const pieces = first === last ? [chunk(path, first)] : [chunk(path, first), chunk(path, last)];
+      Promise.all(pieces).then((rs) => {
+        if (rs.some((r) => r.errno)) {
+          for (let i = 0; i < rs.length; i++) if (rs[i].errno) chunks.delete(chunkKey(path, first + i));
+          return readExact(path, buf, len, pos, cb);
+        }
+        let done = 0;
+        for (let i = 0; i < rs.length && done < len; i++) {
+          const data = rs[i].result as Uint8Array;
+          const base = (first + i) * READ_CHUNK;
+          const from = pos + done - base;
+          if (from >= data.length) break;
+          const n = Math.min(len - done, data.length - from);
+          buf.set(data.subarray(from, from + n), done);
+          done += n;
+          if (data.length < READ_CHUNK) break; // end of file
+        }
+        cb(done);
       });
     },
     release(_path: string, _fd: number, cb: Cb) {
@@ -200,8 +247,9 @@ export function createServer(o: ServerOptions): Server {
   class GuestFuse extends FuseBase {
     override _fuseOptions(): string {
       const base = super._fuseOptions();
-      const extra = ['ro', 'use_ino', 'kernel_cache', `entry_timeout=${CACHE_TIMEOUT}`, `attr_timeout=${CACHE_TIMEOUT}`,
-        `negative_timeout=${CACHE_TIMEOUT}`, ...o.fuseOptions].join(',');
+      const t = o.cacheTimeout ?? CACHE_TIMEOUT;
+      const extra = ['ro', 'use_ino', 'kernel_cache', `entry_timeout=${t}`, `attr_timeout=${t}`,
+        `negative_timeout=${t}`, ...o.fuseOptions].join(',');
       return base ? `${base},${extra}` : `-o${extra}`;
     }
   }

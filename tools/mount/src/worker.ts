@@ -3,7 +3,7 @@
 // so many FUSE reads are in flight while the main thread keeps answering callbacks.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { GuestkitError, fileTypeOfMode, type Filesystem, type Timespec } from '@guestkit/core';
+import { GuestkitError, fileTypeOfMode, isBadName, warnOnce, type Filesystem, type Timespec } from '@guestkit/core';
 import { openGuestFromArgs, type CommonArgs } from '@guestkit/clikit';
 import {
   EIO, EISDIR, ELOOP, ENOENT, ENOTDIR, EINVAL,
@@ -54,7 +54,15 @@ function handle(req: Request): { result?: unknown; transfer?: ArrayBuffer[] } {
       // (NaN where the inode could not be read), transferred rather than copied.
       const r = view.resolve(req.path, { follow: true });
       if (fileTypeOfMode(r.fs.stat(r.ino).mode) !== 'dir') throw new GuestkitError('NOT_DIR', `${req.path}: Not a directory`);
-      const entries = view.entriesOf(r.mount, r.ino);
+      // Names the kernel cannot take ('/', NUL, '.', '..': it fails the whole readdir with
+      // EIO) and second entries of one name are left out, and said (issue 7).
+      const seen = new Set<string>();
+      const entries = view.entriesOf(r.mount, r.ino).filter((e) => {
+        if (isBadName(e.name)) warnOnce(`${req.path}: refusing entry named ${JSON.stringify(e.name)} (not a usable file name)`);
+        else if (seen.has(e.name)) warnOnce(`${req.path}: second entry named ${JSON.stringify(e.name)} left out (corrupt or hostile directory)`);
+        else return seen.add(e.name);
+        return false;
+      });
       const names: string[] = new Array(entries.length);
       const meta = new Float64Array(entries.length * STAT_FIELDS).fill(Number.NaN);
       for (let i = 0; i < entries.length; i++) {

@@ -35,6 +35,12 @@ export interface BlockDevice {
    * buf.length only at the end of the device. Throws GuestkitError on corrupt data.
    */
   pread(buf: Uint8Array, pos: number): number;
+  /**
+   * Optional bulk read: the same bytes as pread, but work that can run off the main thread
+   * (inflating compressed qcow2 clusters on libuv's thread pool) does, in parallel. For
+   * streaming whole devices (dump, copies); parsers use pread. Call it through readAsync().
+   */
+  preadAsync?(buf: Uint8Array, pos: number): Promise<number>;
   /** Allocation map over the whole device, ranges sorted and contiguous. */
   map(): MapEntry[];
   /** Releases host file descriptors. Idempotent. */
@@ -53,6 +59,16 @@ export function readExact(dev: BlockDevice, pos: number, len: number, what: stri
   const n = dev.pread(buf, pos);
   if (n !== len) throw new GuestkitError('CORRUPT', `${what}: short read at ${pos} of ${dev.description}`);
   return buf;
+}
+
+/** Bulk read through the device's preadAsync when it has one, else its pread. */
+export function readAsync(dev: BlockDevice, buf: Uint8Array, pos: number): Promise<number> {
+  if (dev.preadAsync) return dev.preadAsync(buf, pos);
+  try {
+    return Promise.resolve(dev.pread(buf, pos));
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 export function readBytes(dev: BlockDevice, pos: number, len: number, what: string): Bytes {

@@ -1,6 +1,6 @@
 // A window [start, start+size) of another device: a partition, an LVM segment.
 
-import type { BlockDevice, MapEntry } from './device.js';
+import { readAsync, type BlockDevice, type MapEntry } from './device.js';
 import { GuestkitError } from '../errors.js';
 
 export class SliceDevice implements BlockDevice {
@@ -25,6 +25,12 @@ export class SliceDevice implements BlockDevice {
     const n = Math.min(buf.length, this.size - pos);
     const view = n === buf.length ? buf : buf.subarray(0, n);
     return this.parent.pread(view, this.start + pos);
+  }
+
+  preadAsync(buf: Uint8Array, pos: number): Promise<number> {
+    if (pos >= this.size) return Promise.resolve(0);
+    const n = Math.min(buf.length, this.size - pos);
+    return readAsync(this.parent, n === buf.length ? buf : buf.subarray(0, n), this.start + pos);
   }
 
   map(): MapEntry[] {

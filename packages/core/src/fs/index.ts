@@ -15,6 +15,11 @@ export interface FsOpenOptions {
   replayJournal?: boolean;
   /** Mount options as -m gives them (e.g. "subvol=root" for btrfs). */
   options?: string;
+  /**
+   * btrfs: the other devices that may belong to the filesystem (the reader keeps those whose
+   * superblock has the same fsid, one per devid, as `btrfs device scan` does). Others ignore it.
+   */
+  devices?: readonly BlockDevice[];
 }
 
 /** Filesystem types guestkit can read. */

@@ -4,10 +4,12 @@
 // libguestfs reads the same file with Augeas's fstab lens; a line that lens would reject
 // (fewer than three fields) is skipped here with a note instead of discarding the file.
 
+import { LIMITS } from '../limits.js';
+
 /** Lines longer than this are not fstab lines (bounds the work on a hostile file). */
-export const MAX_FSTAB_LINE = 64 * 1024;
+export const MAX_FSTAB_LINE = LIMITS.maxFstabLine;
 /** Entries read from one fstab. */
-export const MAX_FSTAB_ENTRIES = 10_000;
+export const MAX_FSTAB_ENTRIES = LIMITS.maxFstabEntries;
 
 export interface FstabEntry {
   /** fs_spec: device, UUID=..., LABEL=..., PARTUUID=..., server:/path, tmpfs... */

@@ -82,7 +82,7 @@ export interface WalkOptions {
 }
 
 /** Deepest directory nesting walk() descends (PATH_MAX 4096 bounds Linux to about 2048). */
-export const MAX_WALK_DEPTH = 2048;
+export const MAX_WALK_DEPTH = LIMITS.maxWalkDepth;
 /** Read chunk of createReadStream and the tools' copies. */
 export const READ_CHUNK = 1024 * 1024;
 

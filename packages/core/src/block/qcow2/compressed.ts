@@ -2,12 +2,23 @@
 // and the header's compression_type (0: zlib raw deflate, 1: zstd). Decompression stops when
 // it has produced one cluster, as QEMU's does; output is never larger than a cluster.
 
-import { constants as zc, inflateRawSync } from 'node:zlib';
+import { constants as zc, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { GuestkitError } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import { COMPRESSION_ZLIB, COMPRESSION_ZSTD } from './header.js';
 import { walkZstdFrame } from './zstd-frame.js';
+import { inflateOnWorker, inflateWorkers } from './inflate-pool.js';
+
+/** Fewer compressed clusters than this in one batch are inflated on the calling thread. */
+export const MIN_PARALLEL_CLUSTERS = 4;
+
+/** A compressed cluster read from the file, waiting to be decompressed into `out`. */
+export interface PendingCluster {
+  src: Uint8Array;
+  out: Uint8Array;
+  what: string;
+}
 
 /** Compressed data is counted in 512-byte sectors. */
 export const COMPRESSED_SECTOR_SIZE = 512;
@@ -33,6 +44,21 @@ export function compressedDescriptor(hi: number, lo: number, clusterBits: number
   return { offset, size: nbSectors * COMPRESSED_SECTOR_SIZE - (offset % COMPRESSED_SECTOR_SIZE) };
 }
 
+function inflateError(e: { code?: string; message?: string } | unknown, clusterSize: number, what: string): GuestkitError {
+  if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+    return new GuestkitError('CORRUPT', `${what}: deflate data inflates to more than a cluster (${clusterSize} bytes)`);
+  }
+  return new GuestkitError('CORRUPT', `${what}: deflate data does not inflate (${(e as Error).message ?? String(e)})`);
+}
+
+/** A cluster inflates to exactly a cluster; copy it into `out`. */
+function checkInflated(r: Uint8Array, out: Uint8Array, what: string): void {
+  if (r.length !== out.length) {
+    throw new GuestkitError('CORRUPT', `${what}: deflate data inflates to ${r.length} bytes, not a cluster (${out.length})`);
+  }
+  out.set(r);
+}
+
 /** Thrown inside the zstd output callback to stop decoding once a cluster is full. */
 class OutputFull {}
 
@@ -52,27 +78,49 @@ export class ClusterDecompressor {
     else this.unzstd(src, out, what);
   }
 
+  /**
+   * Decompress a batch of clusters, several at a time on the inflate worker pool when it is
+   * worth it (zlib, at least MIN_PARALLEL_CLUSTERS), else here. Same checks and errors as
+   * decompress(). The sources' buffers may be transferred away (unusable afterwards).
+   */
+  async decompressBatch(items: PendingCluster[]): Promise<void> {
+    if (this.compressionType !== COMPRESSION_ZLIB || items.length < MIN_PARALLEL_CLUSTERS) {
+      for (const it of items) this.decompress(it.src, it.out, it.what);
+      return;
+    }
+    const workers = Math.min(inflateWorkers(), items.length);
+    const per = Math.ceil(items.length / workers);
+    const batches: Promise<void>[] = [];
+    for (let w = 0; w < workers; w++) {
+      const part = items.slice(w * per, (w + 1) * per);
+      if (part.length === 0) continue;
+      batches.push(
+        inflateOnWorker(w, part.map((it) => it.src), this.clusterSize).then((results) => {
+          part.forEach((it, i) => {
+            const r = results[i];
+            if (!(r instanceof Uint8Array)) throw inflateError(r, it.out.length, it.what);
+            checkInflated(r, it.out, it.what);
+          });
+        }),
+      );
+    }
+    await Promise.all(batches);
+  }
+
+  // Z_SYNC_FLUSH: data that ends without a final block is not an error by itself, the length
+  // check decides (QEMU accepts a stream that fills the cluster).
+  private inflateOptions(out: Uint8Array): ZlibOptions {
+    return { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: out.length, chunkSize: Math.max(out.length, zc.Z_MIN_CHUNK) };
+  }
+
   private inflate(src: Uint8Array, out: Uint8Array, what: string): void {
     let r: Buffer;
     try {
-      // Z_SYNC_FLUSH: data that ends without a final block is not an error by itself, the
-      // length check below decides (QEMU accepts a stream that fills the cluster).
-      r = inflateRawSync(src, {
-        finishFlush: zc.Z_SYNC_FLUSH,
-        maxOutputLength: out.length,
-        chunkSize: Math.max(out.length, zc.Z_MIN_CHUNK),
-      });
+      r = inflateRawSync(src, this.inflateOptions(out));
     } catch (e) {
-      const m = (e as Error).message ?? String(e);
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new GuestkitError('CORRUPT', `${what}: deflate data inflates to more than a cluster (${out.length} bytes)`);
-      }
-      throw new GuestkitError('CORRUPT', `${what}: deflate data does not inflate (${m})`);
+      throw inflateError(e, out.length, what);
     }
-    if (r.length !== out.length) {
-      throw new GuestkitError('CORRUPT', `${what}: deflate data inflates to ${r.length} bytes, not a cluster (${out.length})`);
-    }
-    out.set(r);
+    checkInflated(r, out, what);
   }
 
   private unzstd(src: Uint8Array, out: Uint8Array, what: string): void {

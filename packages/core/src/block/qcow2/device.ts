@@ -2,6 +2,8 @@
 // (QEMU docs/interop/qcow2.txt, "Cluster mapping", "Extended L2 Entries"), unallocated ranges
 // read from the backing device or as zeros. Reads coalesce runs of host-contiguous data
 // clusters into one pread; map() reports ranges as `qemu-img map --output=json` does.
+// pread inflates compressed clusters on the calling thread; preadAsync, the bulk read, hands
+// whole ones to a pool of worker threads in batches (inflate-pool.ts).
 //
 // Where guestkit deliberately differs from QEMU 7.2:
 // - map() entries carry `compressed` (as qemu-img 8.2 and later print it; 7.2 does not).
@@ -21,10 +23,13 @@ import { GuestkitError } from '../../errors.js';
 import type { QcowHeader } from './header.js';
 import type { HostFile } from './host-file.js';
 import { L2Cache, entryOffset } from './tables.js';
-import { ClusterDecompressor, compressedDescriptor } from './compressed.js';
+import { ClusterDecompressor, compressedDescriptor, type PendingCluster } from './compressed.js';
 
 /** Decompressed clusters kept for reads that come back to them (at least one cluster). */
 export const COMPRESSED_CACHE_BYTES = 8 * 1024 * 1024;
+
+/** Bytes of a preadAsync walked before waiting for the previous window's inflates. */
+export const ASYNC_WINDOW = 4 * 1024 * 1024;
 
 /** Subclusters per cluster with Extended L2 Entries. */
 export const SUBCLUSTERS = 32;
@@ -259,6 +264,40 @@ export class Qcow2Device implements BlockDevice {
   }
 
   pread(buf: Uint8Array, pos: number): number {
+    return this.readRange(buf, pos, undefined);
+  }
+
+  /**
+   * pread whose whole compressed clusters are inflated in batches on worker threads
+   * (inflate-pool.ts) while the main thread reads the data clusters around them. The range is
+   * walked in windows of ASYNC_WINDOW bytes; at most two windows' clusters are pending at
+   * once, which bounds the memory in flight for any buffer size.
+   */
+  async preadAsync(buf: Uint8Array, pos: number): Promise<number> {
+    if (pos >= this.size || buf.length === 0) return this.readRange(buf, pos, undefined);
+    const end = Math.min(pos + buf.length, this.size);
+    const pending: Promise<void>[] = [];
+    for (let w = pos; w < end; ) {
+      const n = Math.min(ASYNC_WINDOW, end - w);
+      const clusters: PendingCluster[] = [];
+      this.readRange(buf.subarray(w - pos, w - pos + n), w, clusters);
+      if (clusters.length > 0) {
+        const p = this.decompressor.decompressBatch(clusters);
+        p.catch(() => {}); // awaited below; a rejection before then is not "unhandled"
+        pending.push(p);
+      }
+      if (pending.length > 1) await pending.shift();
+      w += n;
+    }
+    await Promise.all(pending);
+    return end - pos;
+  }
+
+  /**
+   * pread; with `deferred`, whole compressed clusters (not in the cache) are read from the
+   * file but left to the caller to decompress into `buf`: they are appended to `deferred`.
+   */
+  private readRange(buf: Uint8Array, pos: number, deferred: PendingCluster[] | undefined): number {
     if (this.closed) throw new GuestkitError('IO', `${this.path}: read after close`);
     if (!Number.isSafeInteger(pos) || pos < 0) throw new GuestkitError('IO', `${this.path}: invalid read offset ${pos}`);
     if (pos >= this.size) return 0;
@@ -286,7 +325,12 @@ export class Qcow2Device implements BlockDevice {
         runHost = this.rHost;
         runLen = this.rLen;
         if (k === R_COMPRESSED) {
-          this.readCompressed(buf, runStart - pos, off, this.rLen, this.rHi, this.rLo);
+          if (deferred && this.rLen === this.clusterSize && !this.zCache.has(off / this.clusterSize)) {
+            const { src, what } = this.compressedSource(off / this.clusterSize, this.rHi, this.rLo);
+            deferred.push({ src, what: `${this.path}: ${what}`, out: buf.subarray(off - pos, off - pos + this.rLen) });
+          } else {
+            this.readCompressed(buf, runStart - pos, off, this.rLen, this.rHi, this.rLo);
+          }
           runLen = 0;
           kind = -1;
         }
@@ -311,6 +355,12 @@ export class Qcow2Device implements BlockDevice {
     }
   }
 
+  private compressedSource(cIndex: number, hi: number, lo: number): { src: Uint8Array; what: string } {
+    const d = compressedDescriptor(hi, lo, this.clusterBits);
+    const what = `qcow2 compressed cluster at 0x${d.offset.toString(16)} (guest offset ${cIndex * this.clusterSize})`;
+    return { src: this.host.readUpTo(d.offset, d.size, what), what };
+  }
+
   private readCompressed(buf: Uint8Array, at: number, off: number, len: number, hi: number, lo: number): void {
     const cs = this.clusterSize;
     const cIndex = Math.floor(off / cs);
@@ -318,9 +368,7 @@ export class Qcow2Device implements BlockDevice {
     if (data) {
       this.zCache.delete(cIndex);
     } else {
-      const d = compressedDescriptor(hi, lo, this.clusterBits);
-      const what = `qcow2 compressed cluster at 0x${d.offset.toString(16)} (guest offset ${cIndex * cs})`;
-      const src = this.host.readUpTo(d.offset, d.size, what);
+      const { src, what } = this.compressedSource(cIndex, hi, lo);
       let out: Uint8Array | undefined;
       if (this.zCache.size >= this.zCacheMax) {
         // Reuse the least recently used cluster's buffer.

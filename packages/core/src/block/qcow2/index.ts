@@ -33,6 +33,7 @@ import { Qcow2Device } from './device.js';
 
 export { Qcow2Device } from './device.js';
 export { allocIoBuffer } from './host-file.js';
+export { closeInflatePool } from './inflate-pool.js';
 export { formatSnapshotList, qemuSizeToStr } from './snapshot-list.js';
 export type { Qcow2Snapshot } from './snapshot.js';
 export type { QcowHeader } from './header.js';

@@ -62,11 +62,9 @@ import {
   encodeNameCandidates,
   isDxNodeBlock,
   nameEquals,
-  parseDirEntries,
   scanDirEntries,
   verifyDirLeaf,
   type DirParseOptions,
-  type Dirent,
 } from './dir.js';
 import { dirHash, dxLookup, parseDxNode, parseDxRoot, type DxNode, type DxRoot } from './htree.js';
 import { inlineDirAreas, inlineFileData } from './inline.js';
@@ -83,6 +81,8 @@ import {
 } from './xattr.js';
 import { parseJournalSuperblock, JBD2_MAGIC_NUMBER, JBD2_FEATURE_INCOMPAT_FAST_COMMIT } from './journal/superblock.js';
 import { recoverJournal, type OverlayEntry } from './journal/recovery.js';
+import { scanFastCommits, type FcOp } from './journal/fast-commit.js';
+import { FcMapper, replayFastCommits, type FcDirState, type FcInodeState } from './journal/fast-commit-replay.js';
 import { extStatfs } from './statfs.js';
 
 export interface ExtOpenOptions {
@@ -100,6 +100,8 @@ const DIR_READ_CHUNK = 256 * 1024;
 const INODE_READAHEAD_BYTES = 64 * 1024;
 /** Parsed inodes kept. */
 const INODE_CACHE_ENTRIES = 8192;
+/** Raw inode copies share ArrayBuffers of this size. */
+const INODE_SLAB_BYTES = 64 * 1024;
 /** Checksum-mismatch warnings recorded before they are only counted. */
 const MAX_CSUM_WARNINGS = 20;
 /** Linux PATH_MAX - 1: the longest symlink target. */
@@ -142,7 +144,7 @@ export class ExtFs implements Filesystem, ExtContext {
   readonly csum: boolean;
   sb: Superblock;
   /** Counters for tests and benchmarks. */
-  readonly stats = { htreeLookups: 0, linearLookups: 0, dataPreads: 0, metaReads: 0, journalTransactions: 0, journalBlocks: 0 };
+  readonly stats = { htreeLookups: 0, linearLookups: 0, dataPreads: 0, metaReads: 0, journalTransactions: 0, journalBlocks: 0, fastCommits: 0, fastCommitRecords: 0 };
 
   private readonly blocks: LruCache<number, Uint8Array>;
   private readonly inodes = new LruCache<number, CachedInode>(INODE_CACHE_ENTRIES);
@@ -150,9 +152,19 @@ export class ExtFs implements Filesystem, ExtContext {
   private overlay: Map<number, OverlayEntry> | null = null;
   private overlayKeys: Float64Array = new Float64Array(0);
   private journalRead: ((jblk: number) => Uint8Array) | null = null;
+  /** Fast-commit replay (see journal/fast-commit-replay.ts): replayed inodes and directories. */
+  private fcInodes: Map<number, FcInodeState> | null = null;
+  private fcDirs: Map<number, FcDirState> | null = null;
+  /** Fast commits scanned, applied once the full transactions are in place. */
+  private pendingFc: { ops: FcOp[]; commits: number } | null = null;
   private csumWarnings = 0;
   /** Reused read-ahead buffer. */
   private scratch = new Uint8Array(0);
+  /** Reused buffer for directory blocks listed by readdir (never held past the call). */
+  private dirScratch = new Uint8Array(0);
+  /** Slab that raw inode copies are carved from (see inodeCopy). */
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
   private statfsCache?: StatFs;
   private readonly dirOpts: DirParseOptions;
 
@@ -221,12 +233,18 @@ export class ExtFs implements Filesystem, ExtContext {
       if (jsb.s_blocksize !== sb.blockSize) throw corrupt(what, `journal block size ${jsb.s_blocksize} differs from the filesystem's ${sb.blockSize}`);
       if (jsb.s_maxlen > nblocks) throw corrupt(what, `journal s_maxlen ${jsb.s_maxlen} exceeds the journal inode's ${nblocks} blocks`);
       if (!jsb.checksumOk) this.addWarning(`${what}: journal superblock checksum does not match`);
-      if (jsb.s_feature_incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT) {
-        this.addWarning(`${what}: fast-commit blocks are not replayed (only full transactions)`);
-      }
       const res = recoverJournal(jsb, readJ, sb.s_blocks_count, what);
       for (const w of res.warnings) this.addWarning(`${what}: ${w}`);
-      if (res.overlay.size === 0) return;
+      if (jsb.s_start !== 0 && jsb.s_feature_incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT) {
+        // After the full transactions (the kernel's fc_do_one_pass follows do_one_pass).
+        const fc = scanFastCommits((i) => readJ(jsb.last + 1 + i), jsb.s_maxlen - jsb.last - 1, res.endTransaction, sb.s_inode_size);
+        if (fc.problem) this.addWarning(`${what}: ${fc.problem}`);
+        if (fc.ops.length) this.pendingFc = { ops: fc.ops, commits: fc.commits };
+      }
+      if (res.overlay.size === 0) {
+        this.applyPendingFastCommits(what);
+        return;
+      }
       this.journalRead = readJ;
       this.overlay = res.overlay;
       this.overlayKeys = Float64Array.from(res.overlay.keys()).sort();
@@ -248,12 +266,41 @@ export class ExtFs implements Filesystem, ExtContext {
         if (fresh.blockSize === sb.blockSize && fresh.s_inode_size === sb.s_inode_size) this.sb = fresh;
         else this.addWarning(`${what}: the replayed superblock changes the geometry; keeping the on-disk one`);
       }
+      this.applyPendingFastCommits(what);
     } catch (e) {
       if (!(e instanceof GuestkitError)) throw e;
       this.overlay = null;
       this.journalRead = null;
+      this.fcInodes = null;
+      this.fcDirs = null;
       this.addWarning(`${this.where}: the journal needs recovery but cannot be replayed (${e.message}): showing the on-disk state`);
     }
+  }
+
+  /**
+   * Replay the scanned fast commits over the state the full transactions left (read
+   * through the block overlay), then show inodes and directories as replayed.
+   */
+  private applyPendingFastCommits(what: string): void {
+    const fc = this.pendingFc;
+    this.pendingFc = null;
+    if (!fc) return;
+    const r = replayFastCommits(fc.ops, {
+      // Unparsed: an inode a fast commit creates may be garbage on disk until it is replayed.
+      raw: (ino) => this.rawInode(ino),
+      lookup: (dir, name) => this.lookup(dir, name),
+      decode: (name) => decodeName(name, 0, name.length),
+      inodeSize: this.sb.s_inode_size,
+    });
+    for (const m of r.skipped.slice(0, 5)) this.addWarning(`${what}: fast commit: ${m}; skipped`);
+    this.fcInodes = r.inodes;
+    this.fcDirs = r.dirs;
+    this.inodes.clear();
+    this.stats.fastCommits = fc.commits;
+    this.stats.fastCommitRecords = fc.ops.length;
+    this.addWarning(
+      `${this.where}: replayed ${fc.commits} fast commit(s) (${fc.ops.length} records: ${r.inodes.size} inodes, ${r.dirs.size} directories) in memory; the image is not modified`,
+    );
   }
 
   /** Replayed contents of block `pblk`, if the journal has it. */
@@ -371,6 +418,18 @@ export class ExtFs implements Filesystem, ExtContext {
   private cachedInode(ino: number): CachedInode {
     const c = this.inodes.get(ino);
     if (c) return c;
+    const fc = this.fcInodes?.get(ino);
+    const inode = parseInode(this.sb, ino, fc ? fc.raw : this.rawInode(ino));
+    // A fast-commit replayed inode: the kernel computes a fresh checksum when it writes it.
+    if (fc) inode.checksumOk = true;
+    if (!inode.checksumOk && this.csum) this.checksumMismatch(`inode ${ino}`);
+    const entry: CachedInode = { inode };
+    this.inodes.set(ino, entry);
+    return entry;
+  }
+
+  /** A copy of on-disk inode `ino` (s_inode_size bytes, through the journal overlay). */
+  private rawInode(ino: number): Uint8Array {
     const sb = this.sb;
     if (!Number.isInteger(ino) || ino < 1 || ino > sb.s_inodes_count) {
       throw new GuestkitError('NOT_FOUND', `${this.where}: inode ${ino} does not exist (${sb.s_inodes_count} inodes)`);
@@ -386,13 +445,24 @@ export class ExtFs implements Filesystem, ExtContext {
       this.prefetch(blk, Math.min(INODE_READAHEAD_BYTES / sb.blockSize, tableEnd - blk), what);
     }
     const buf = this.metaBlock(blk, what);
-    const o = byteOff % sb.blockSize;
     // A copy: a cached inode must not pin its whole inode-table block.
-    const inode = parseInode(sb, ino, buf.slice(o, o + sb.s_inode_size));
-    if (!inode.checksumOk && this.csum) this.checksumMismatch(`inode ${ino}`);
-    const entry: CachedInode = { inode };
-    this.inodes.set(ino, entry);
-    return entry;
+    return this.inodeCopy(buf, byteOff % sb.blockSize, sb.s_inode_size);
+  }
+
+  /**
+   * A copy of raw inode bytes, carved from a shared slab: one ArrayBuffer per INODE_SLAB_BYTES
+   * instead of one per inode (thousands of small ArrayBuffers make the GC the bottleneck of
+   * a recursive listing). A slab lives while any inode carved from it is cached.
+   */
+  private inodeCopy(src: Uint8Array, off: number, len: number): Uint8Array {
+    if (this.slabUsed + len > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(INODE_SLAB_BYTES, len));
+      this.slabUsed = 0;
+    }
+    const dst = this.slab.subarray(this.slabUsed, this.slabUsed + len);
+    dst.set(src.subarray(off, off + len));
+    this.slabUsed += len;
+    return dst;
   }
 
   /** An inode a directory entry may name: in use (Linux: ext4_iget refuses i_links_count 0). */
@@ -408,7 +478,13 @@ export class ExtFs implements Filesystem, ExtContext {
     if (!c.mapper) {
       const i = c.inode;
       if (i.i_flags & EXT4_INLINE_DATA_FL) throw corrupt(`inode ${i.ino}`, 'inline-data inode has no block map');
-      c.mapper = i.i_flags & EXT4_EXTENTS_FL ? new ExtentTree(this, i) : new BlockMap(this, i);
+      const fc = this.fcInodes?.get(i.ino);
+      if (fc && (fc.emptyTree || fc.ranges.length)) {
+        const base = fc.emptyTree ? null : i.i_flags & EXT4_EXTENTS_FL ? new ExtentTree(this, i) : new BlockMap(this, i);
+        c.mapper = new FcMapper(base, fc.ranges);
+      } else {
+        c.mapper = i.i_flags & EXT4_EXTENTS_FL ? new ExtentTree(this, i) : new BlockMap(this, i);
+      }
     }
     return c.mapper;
   }
@@ -546,12 +622,6 @@ export class ExtFs implements Filesystem, ExtContext {
     return c;
   }
 
-  /** Parse one directory block or inline area; a bad entry is a warning, the rest of the block is skipped. */
-  private dirEntries(buf: Uint8Array, start: number, end: number, dirIno: number, where: string, out: Dirent[]): void {
-    const bad = parseDirEntries(buf, start, end, this.dirOpts, out);
-    if (bad) this.addWarning(`${this.where}: directory inode ${dirIno}, ${where}: ${bad}; rest of the block skipped`);
-  }
-
   private verifyLeaf(buf: Uint8Array, i: Inode, lblk: number): void {
     if (!this.csum) return;
     if (lblk === 0 && i.i_flags & EXT4_INDEX_FL) return; // dx root: verified by the htree code.
@@ -586,58 +656,100 @@ export class ExtFs implements Filesystem, ExtContext {
     }
   }
 
-  private entryType(d: Dirent): FileType {
-    if (d.fileType >= 1 && d.fileType <= 7) return FT_NAMES[d.fileType];
+  /** Type of an entry whose file_type byte is missing (no filetype feature) or unknown. */
+  private entryTypeOf(ino: number): FileType {
     try {
-      return fileTypeOfMode(this.inode(d.inode).i_mode);
+      return fileTypeOfMode(this.inode(ino).i_mode);
     } catch (e) {
       if (e instanceof GuestkitError) return 'unknown';
       throw e;
     }
   }
 
-  private *emit(buf: Uint8Array, ents: Dirent[], dirIno: number, count: { n: number }): Generator<DirEntry> {
-    for (const d of ents) {
-      const name = decodeName(buf, d.nameOff, d.nameLen);
-      if (name === '.' || name === '..') continue;
-      if (++count.n > LIMITS.maxDirEntries) {
+  /**
+   * Append the entries of one directory block or inline area to `out` ("." and ".." left
+   * out); a bad entry is a warning and the rest of the block is skipped (as the kernel does).
+   */
+  private collect(buf: Uint8Array, start: number, end: number, dirIno: number, where: string, out: DirEntry[]): void {
+    const bad = scanDirEntries(buf, start, end, this.dirOpts, (inode, nameOff, nameLen, fileType) => {
+      if (buf[nameOff] === 0x2e && (nameLen === 1 || (nameLen === 2 && buf[nameOff + 1] === 0x2e))) return;
+      if (out.length >= LIMITS.maxDirEntries) {
         throw new GuestkitError('LIMIT', `${this.where}: directory inode ${dirIno} has more than ${LIMITS.maxDirEntries} entries`);
       }
-      yield { name, ino: d.inode, type: this.entryType(d) };
-    }
+      const type = fileType >= 1 && fileType <= 7 ? FT_NAMES[fileType] : this.entryTypeOf(inode);
+      out.push({ name: decodeName(buf, nameOff, nameLen), ino: inode, type });
+    });
+    if (bad) this.addWarning(`${this.where}: directory inode ${dirIno}, ${where}: ${bad}; rest of the block skipped`);
   }
 
-  *readdir(dirIno: number): Iterable<DirEntry> {
+  /**
+   * All entries of a directory, read eagerly: each contiguous run of blocks (up to
+   * DIR_READ_CHUNK) in one pread into a reused buffer, names decoded as they are found, so a
+   * listing allocates only the entries it returns. Holes are skipped; htree interior blocks
+   * are not entries.
+   */
+  readdir(dirIno: number): DirEntry[] {
+    const fc = this.fcDirs?.get(dirIno);
+    if (!fc) return this.readdirOnDisk(dirIno);
+    // Fast-commit replay: on-disk entries (none in a directory it created) with the
+    // replayed names removed or replaced, then the added names.
+    let out: DirEntry[] = [];
+    if (fc.fresh) this.dirInode(dirIno);
+    else out = this.readdirOnDisk(dirIno).filter((e) => !fc.names.has(e.name));
+    for (const [name, ino] of fc.names) if (ino !== 0) out.push({ name, ino, type: this.entryTypeOf(ino) });
+    return out;
+  }
+
+  private readdirOnDisk(dirIno: number): DirEntry[] {
     const c = this.dirInode(dirIno);
     const i = c.inode;
-    const count = { n: 0 };
+    const out: DirEntry[] = [];
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
       const { areas } = inlineDirAreas(i);
       for (const [k, a] of areas.entries()) {
-        const ents: Dirent[] = [];
-        this.dirEntries(a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', ents);
-        yield* this.emit(a, ents, dirIno, count);
+        this.collect(a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', out);
       }
-      return;
+      return out;
     }
     const bs = this.sb.blockSize;
-    for (const ch of this.dirChunks(c)) {
-      for (let k = 0; k < ch.count; k++) {
-        const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
-        const lblk = ch.lblk + k;
-        if (lblk > 0 && isDxNodeBlock(blk)) continue;
-        this.verifyLeaf(blk, i, lblk);
-        const ents: Dirent[] = [];
-        this.dirEntries(blk, 0, bs, dirIno, `block ${lblk}`, ents);
-        yield* this.emit(blk, ents, dirIno, count);
+    const nblocks = Math.ceil(i.i_size / bs);
+    const m = this.mapper(c);
+    const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
+    let lblk = 0;
+    // Each step covers at least one block (holes skipped whole): bounded by nblocks.
+    while (lblk < nblocks) {
+      const r = m.map(lblk, nblocks - lblk);
+      if (r.pblk < 0 || r.unwritten) {
+        lblk += r.len;
+        continue;
       }
+      const len = Math.min(r.len, chunkBlocks);
+      if (this.dirScratch.length < len * bs) this.dirScratch = new Uint8Array(len * bs);
+      const buf = this.dirScratch;
+      this.readPhysBlocks(buf.subarray(0, len * bs), r.pblk, len, `directory inode ${i.ino} blocks ${lblk}..${lblk + len - 1}`);
+      for (let k = 0; k < len; k++) {
+        const blk = buf.subarray(k * bs, (k + 1) * bs);
+        if (lblk + k > 0 && isDxNodeBlock(blk)) continue;
+        this.verifyLeaf(blk, i, lblk + k);
+        this.collect(buf, k * bs, (k + 1) * bs, dirIno, `block ${lblk + k}`, out);
+      }
+      lblk += len;
     }
+    return out;
   }
 
   lookup(dirIno: number, name: string): number | null {
     const c = this.dirInode(dirIno);
     const i = c.inode;
     if (name.length === 0 || name.includes('/') || name.includes('\0')) return null;
+    const fc = this.fcDirs?.get(dirIno);
+    if (fc) {
+      if (name === '.') return dirIno;
+      if (name === '..' && fc.fresh) return fc.parent;
+      const v = fc.names.get(name);
+      if (v !== undefined) return v === 0 ? null : v;
+      if (fc.fresh) return null;
+    }
     const candidates = encodeNameCandidates(name).filter((b) => b.length <= EXT4_NAME_LEN);
     if (candidates.length === 0) return null;
     const casefold = (i.i_flags & EXT4_CASEFOLD_FL) !== 0;
@@ -690,7 +802,7 @@ export class ExtFs implements Filesystem, ExtContext {
     return null;
   }
 
-  /** The inode of the entry of `buf` that `match`es, or null. Bad entries: see dirEntries. */
+  /** The inode of the entry of `buf` that `match`es, or null. Bad entries: see collect. */
   private searchBlock(buf: Uint8Array, dirIno: number, where: string, match: (buf: Uint8Array, off: number, len: number) => boolean): number | null {
     let found: number | null = null;
     const bad = scanDirEntries(buf, 0, buf.length, this.dirOpts, (inode, nameOff, nameLen) => {

@@ -4,6 +4,7 @@
 
 import { Bytes } from '../../bytes.js';
 import { GuestkitError } from '../../errors.js';
+import { utf16 } from './file-name.js';
 
 /** Attribute type codes, libfsntfs §6.1 "The attribute types". */
 export const AT = {
@@ -59,19 +60,20 @@ const EMPTY = new Uint8Array(0);
 
 /** Parse the attribute at `off` of an MFT entry; `end` is the entry's used size. */
 export function parseAttribute(b: Bytes, off: number, end: number, entry: number): { attr: MftAttribute; length: number } {
-  const where = `${b.what}: attribute at offset ${off}`;
+  // (Built only for an error: this runs for every attribute of every entry read.)
+  const where = () => `${b.what}: attribute at offset ${off}`;
   const type = b.u32le(off);
   const length = b.u32le(off + 4);
   if (length < 16 || off + length > end || length % 8 !== 0) {
-    throw new GuestkitError('CORRUPT', `${where} (type 0x${type.toString(16)}): length ${length} is out of bounds`);
+    throw new GuestkitError('CORRUPT', `${where()} (type 0x${type.toString(16)}): length ${length} is out of bounds`);
   }
   const nonResident = b.u8(off + 8);
   const nameLength = b.u8(off + 9);
   const nameOffset = b.u16le(off + 10);
   let name = '';
   if (nameLength > 0) {
-    if (nameOffset + nameLength * 2 > length) throw new GuestkitError('CORRUPT', `${where}: name is past the attribute's end`);
-    name = b.utf16le(off + nameOffset, nameLength * 2);
+    if (nameOffset + nameLength * 2 > length) throw new GuestkitError('CORRUPT', `${where()}: name is past the attribute's end`);
+    name = utf16(b.raw(off + nameOffset, nameLength * 2), 0, nameLength);
   }
   const attr: MftAttribute = {
     type,
@@ -92,48 +94,50 @@ export function parseAttribute(b: Bytes, off: number, end: number, entry: number
     mappingPairs: EMPTY,
   };
   if (nonResident === 0) {
-    if (length < 24) throw new GuestkitError('CORRUPT', `${where}: resident attribute header is truncated`);
+    if (length < 24) throw new GuestkitError('CORRUPT', `${where()}: resident attribute header is truncated`);
     const valueLength = b.u32le(off + 16);
     const valueOffset = b.u16le(off + 20);
     if (valueOffset + valueLength > length) {
-      throw new GuestkitError('CORRUPT', `${where}: resident value (${valueLength} bytes at ${valueOffset}) is past the attribute's end`);
+      throw new GuestkitError('CORRUPT', `${where()}: resident value (${valueLength} bytes at ${valueOffset}) is past the attribute's end`);
     }
     attr.value = b.raw(off + valueOffset, valueLength);
     attr.dataSize = attr.allocatedSize = attr.initializedSize = valueLength;
   } else if (nonResident === 1) {
-    if (length < 64) throw new GuestkitError('CORRUPT', `${where}: non-resident attribute header is truncated`);
-    attr.lowestVcn = signed(b.i64le(off + 16), where, 'lowest VCN');
-    attr.highestVcn = signed(b.i64le(off + 24), where, 'highest VCN');
+    if (length < 64) throw new GuestkitError('CORRUPT', `${where()}: non-resident attribute header is truncated`);
+    attr.lowestVcn = i64(b, off + 16, -1, where, 'lowest VCN');
+    attr.highestVcn = i64(b, off + 24, -1, where, 'highest VCN');
     const mpOffset = b.u16le(off + 32);
     attr.compressionUnit = b.u8(off + 34);
-    attr.allocatedSize = size(b.i64le(off + 40), where, 'allocated size');
-    attr.dataSize = size(b.i64le(off + 48), where, 'data size');
-    attr.initializedSize = size(b.i64le(off + 56), where, 'valid data size');
+    attr.allocatedSize = i64(b, off + 40, 0, where, 'allocated size');
+    attr.dataSize = i64(b, off + 48, 0, where, 'data size');
+    attr.initializedSize = i64(b, off + 56, 0, where, 'valid data size');
     if ((attr.flags & (ATTR_COMPRESSION_MASK | ATTR_IS_SPARSE)) !== 0 && length >= 72 && mpOffset >= 72) {
-      attr.compressedSize = size(b.i64le(off + 64), where, 'total allocated size');
+      attr.compressedSize = i64(b, off + 64, 0, where, 'total allocated size');
     } else {
       attr.compressedSize = attr.allocatedSize;
     }
-    if (mpOffset < 64 || mpOffset > length) throw new GuestkitError('CORRUPT', `${where}: data runs offset ${mpOffset} is out of bounds`);
+    if (mpOffset < 64 || mpOffset > length) throw new GuestkitError('CORRUPT', `${where()}: data runs offset ${mpOffset} is out of bounds`);
     if (attr.lowestVcn < 0 || attr.highestVcn < attr.lowestVcn - 1) {
-      throw new GuestkitError('CORRUPT', `${where}: VCN range ${attr.lowestVcn}..${attr.highestVcn} is invalid`);
+      throw new GuestkitError('CORRUPT', `${where()}: VCN range ${attr.lowestVcn}..${attr.highestVcn} is invalid`);
     }
-    if (attr.compressionUnit > 16) throw new GuestkitError('CORRUPT', `${where}: compression unit 2^${attr.compressionUnit} clusters is invalid`);
+    if (attr.compressionUnit > 16) throw new GuestkitError('CORRUPT', `${where()}: compression unit 2^${attr.compressionUnit} clusters is invalid`);
     attr.mappingPairs = b.raw(off + mpOffset, length - mpOffset);
   } else {
-    throw new GuestkitError('CORRUPT', `${where}: non-resident flag ${nonResident} is invalid`);
+    throw new GuestkitError('CORRUPT', `${where()}: non-resident flag ${nonResident} is invalid`);
   }
   return { attr, length };
 }
 
-function signed(v: bigint, where: string, field: string): number {
-  if (v < -1n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GuestkitError('CORRUPT', `${where}: ${field} ${v} is out of range`);
-  return Number(v);
-}
-
-function size(v: bigint, where: string, field: string): number {
-  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GuestkitError('CORRUPT', `${where}: ${field} ${v} is out of range`);
-  return Number(v);
+/**
+ * Signed 64-bit field at `off` as a number in [min, 2^53): CORRUPT outside. Read as two
+ * 32-bit halves (no BigInt: this runs for every non-resident attribute).
+ */
+function i64(b: Bytes, off: number, min: number, where: () => string, field: string): number {
+  const lo = b.u32le(off);
+  const hi = b.i32le(off + 4);
+  const v = hi * 4294967296 + lo;
+  if (hi < -1 || hi > 0x1fffff || v < min) throw new GuestkitError('CORRUPT', `${where()}: ${field} ${b.i64le(off)} is out of range`);
+  return v;
 }
 
 export function attrTypeName(type: number): string {

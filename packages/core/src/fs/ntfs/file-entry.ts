@@ -16,16 +16,23 @@ export class FileEntry {
   readonly base: MftEntry;
   readonly attributes: MftAttribute[];
   readonly si: StandardInformation | undefined;
-  readonly names: FileNameKey[];
+  private namesCache?: FileNameKey[];
 
   constructor(index: number, base: MftEntry, attributes: MftAttribute[]) {
     this.index = index;
     this.base = base;
     this.attributes = attributes;
-    const what = `MFT entry ${index}`;
     const si = attributes.find((a) => a.type === AT.STANDARD_INFORMATION && a.resident);
-    this.si = si ? parseStandardInformation(si.value, what) : undefined;
-    this.names = attributes.filter((a) => a.type === AT.FILE_NAME && a.resident).map((a) => parseFileNameKey(a.value, what));
+    this.si = si ? parseStandardInformation(si.value, `MFT entry ${index}: $STANDARD_INFORMATION`) : undefined;
+  }
+
+  /** The $FILE_NAME keys (parsed when first asked for: stat() does not need them). */
+  get names(): FileNameKey[] {
+    if (!this.namesCache) {
+      const what = `MFT entry ${this.index}`;
+      this.namesCache = this.attributes.filter((a) => a.type === AT.FILE_NAME && a.resident).map((a) => parseFileNameKey(a.value, what));
+    }
+    return this.namesCache;
   }
 
   get isDirectory(): boolean {

@@ -48,8 +48,23 @@ export function parseFileNameKey(v: Uint8Array, what: string): FileNameKey {
   };
 }
 
-/** UTF-16LE code units to a string (lone surrogates kept, as NTFS allows them). */
+/** Scratch for the Latin-1 fast path of utf16() (names are at most 255 units). */
+const LATIN1 = Buffer.alloc(256);
+
+/**
+ * UTF-16LE code units to a string (lone surrogates kept, as NTFS allows them). Fast path:
+ * names whose units are all below 0x100 (most of them) are gathered into a byte buffer and
+ * made one flat Latin-1 string in a single call.
+ */
 export function utf16(b: Uint8Array, off: number, units: number): string {
+  if (units <= LATIN1.length) {
+    let i = 0;
+    for (; i < units; i++) {
+      if (b[off + 2 * i + 1] !== 0) break;
+      LATIN1[i] = b[off + 2 * i];
+    }
+    if (i === units) return LATIN1.toString('latin1', 0, units);
+  }
   let s = '';
   for (let i = 0; i < units; i++) s += String.fromCharCode(b[off + 2 * i] | (b[off + 2 * i + 1] << 8));
   return s;

@@ -32,8 +32,8 @@ import {
   SYMLINK_FLAG_RELATIVE, parseLinkReparseData, parseLxSymlink, parseReparsePoint, reparseTagName,
   type ReparsePoint,
 } from './reparse-point.js';
-import { FILE_ATTRIBUTE, type StandardInformation } from './standard-information.js';
-import { ntfsTimeToTimespec } from './time.js';
+import { FILE_ATTRIBUTE, SI_ACCESS_TIME, SI_CREATION_TIME, SI_ENTRY_MODIFICATION_TIME, SI_MODIFICATION_TIME, type StandardInformation } from './standard-information.js';
+import { ntfsTimespecAt } from './time.js';
 import { UpCase } from './upcase.js';
 import { VOLUME_IS_DIRTY, parseVolumeInformation, parseVolumeName } from './volume.js';
 
@@ -53,6 +53,8 @@ const KIND_CACHE = 8192;
 const STREAM_CACHE = 64;
 /** $Bitmap is read in pieces of this size to count free clusters. */
 const BITMAP_CHUNK = 1024 * 1024;
+/** A directory walk reads the $I30 $INDEX_ALLOCATION in one piece up to this size. */
+const WHOLE_INDEX_MAX = 16 * 1024 * 1024;
 /** ntfs-3g's target for reparse points it cannot follow. */
 const BAD_REPARSE = (tag: number) => `unsupported reparse tag 0x${tag.toString(16).padStart(8, '0')}`;
 /** ntfs-3g's name for the folder where unresolved junction targets point. */
@@ -448,7 +450,13 @@ export class NtfsFilesystem implements Filesystem {
 
   // ---------------------------------------------------------------- directories ($I30)
 
-  private indexOf(dir: FileEntry) {
+  /**
+   * The $I30 index of `dir`: its root and a reader of sub-nodes by VCN. With `whole` (a walk
+   * that visits every node) the $INDEX_ALLOCATION is read in one piece when it is at most
+   * WHOLE_INDEX_MAX bytes, and each node is parsed in place (once: the walk refuses a node
+   * seen twice); otherwise each node is read on its own.
+   */
+  private indexOf(dir: FileEntry, whole = false) {
     const what = `MFT entry ${dir.index}: $I30 index`;
     const rootAttr = dir.find(AT.INDEX_ROOT, '$I30')[0];
     if (!rootAttr || !rootAttr.resident) throw new GuestkitError('CORRUPT', `${what}: no resident $INDEX_ROOT`);
@@ -458,11 +466,13 @@ export class NtfsFilesystem implements Filesystem {
     const vcnSize = root.indexEntrySize >= cs ? cs : 512;
     let alloc: DataStream | null = null;
     let bitmap: Uint8Array | null = null;
+    let all: Uint8Array | null = null;
     const node = (vcn: number): IndexValue[] => {
       if (!alloc) {
         alloc = dir.stream(this.vol, AT.INDEX_ALLOCATION, '$I30');
         if (!alloc) throw new GuestkitError('CORRUPT', `${what}: a sub-node at VCN ${vcn} but no $INDEX_ALLOCATION`);
         bitmap = dir.stream(this.vol, AT.BITMAP, '$I30')?.readAll(LIMITS.maxMetadata) ?? null;
+        if (whole && alloc.size <= WHOLE_INDEX_MAX) all = alloc.readAll(WHOLE_INDEX_MAX);
       }
       const pos = vcn * vcnSize;
       const blockIndex = Math.floor(pos / root.indexEntrySize);
@@ -473,6 +483,7 @@ export class NtfsFilesystem implements Filesystem {
       if (pos + root.indexEntrySize > alloc.size) {
         throw new GuestkitError('CORRUPT', `${what}: sub-node VCN ${vcn} is past the end of the $INDEX_ALLOCATION (${alloc.size} bytes)`);
       }
+      if (all) return parseIndexRecord(all.subarray(pos, pos + root.indexEntrySize), vcn, what);
       const buf = new Uint8Array(root.indexEntrySize);
       alloc.read(buf, pos);
       return parseIndexRecord(buf, vcn, what);
@@ -480,24 +491,31 @@ export class NtfsFilesystem implements Filesystem {
     return { root, node, what };
   }
 
-  /** In-order walk of the $I30 B-tree; a node visited twice is an index loop (CORRUPT). */
-  private *walkIndex(dir: FileEntry): Generator<IndexValue> {
-    const { root, node, what } = this.indexOf(dir);
+  /**
+   * The values of the $I30 B-tree in order (the last-value markers left out); a node visited
+   * twice is an index loop (CORRUPT). Gathered into one array by plain recursion: no generator
+   * per tree level between each value and the caller.
+   */
+  private indexValues(dir: FileEntry): IndexValue[] {
+    const { root, node, what } = this.indexOf(dir, true);
     const visited = new Set<number>();
-    const self = this;
-    function* walk(values: IndexValue[], depth: number): Generator<IndexValue> {
+    const out: IndexValue[] = [];
+    const walk = (values: IndexValue[], depth: number): void => {
       for (const v of values) {
         if (v.subNodeVcn >= 0) {
           if (depth >= LIMITS.maxTreeDepth) throw new GuestkitError('CORRUPT', `${what}: deeper than ${LIMITS.maxTreeDepth} levels`);
           if (visited.has(v.subNodeVcn)) throw new GuestkitError('CORRUPT', `${what}: index loop (the node at VCN ${v.subNodeVcn} is reached twice)`);
           visited.add(v.subNodeVcn);
-          yield* walk(node(v.subNodeVcn), depth + 1);
+          walk(node(v.subNodeVcn), depth + 1);
         }
-        if (!(v.flags & INDEX_VALUE_IS_LAST)) yield v;
+        if (!(v.flags & INDEX_VALUE_IS_LAST)) {
+          if (out.length >= LIMITS.maxDirEntries * 3) throw new GuestkitError('LIMIT', `${what}: more than ${LIMITS.maxDirEntries * 3} index values`);
+          out.push(v);
+        }
       }
-    }
-    void self;
-    yield* walk(root.values, 0);
+    };
+    walk(root.values, 0);
+    return out;
   }
 
   /** Entries of the $I30 index equal to `name` ignoring case, in index order. */
@@ -581,7 +599,7 @@ export class NtfsFilesystem implements Filesystem {
     if (!dir.isDirectory || this.kind(dirIno).type !== 'dir') throw new GuestkitError('NOT_DIR', `MFT entry ${dirIno}: not a directory`);
     const what = `MFT entry ${dirIno}: $I30 index`;
     let n = 0;
-    for (const v of this.walkIndex(dir)) {
+    for (const v of this.indexValues(dir)) {
       const fn = parseFileNameKey(v.key, what);
       if (fn.namespace === FILE_NAME_DOS) continue;
       if (v.entry === FILE_ROOT) continue; // the root's "." entry
@@ -602,21 +620,24 @@ export class NtfsFilesystem implements Filesystem {
     const stream = this.streamsById.get(ino);
     const f = this.file(stream ? stream.ino : ino);
     const si = this.si(f);
-    const times = {
-      atime: ntfsTimeToTimespec(si.accessTime),
-      mtime: ntfsTimeToTimespec(si.modificationTime),
-      ctime: ntfsTimeToTimespec(si.entryModificationTime),
-      crtime: ntfsTimeToTimespec(si.creationTime),
-    };
+    const v = si.value;
     const blksize = Math.min(this.boot.clusterSize, 4096);
     if (stream) {
       const s = this.dataStream(stream.ino, stream.name)!;
       const alloc = s.resident ? (s.size + 7) & ~7 : s.allocatedSize;
-      return { ino, mode: S_IFREG | 0o777, nlink: f.base.linkCount, uid: 0, gid: 0, size: s.size, blocks: Math.floor(alloc / 512), blksize, rdev: 0, ...times };
+      return {
+        ino, mode: S_IFREG | 0o777, nlink: f.base.linkCount, uid: 0, gid: 0, size: s.size, blocks: Math.floor(alloc / 512), blksize, rdev: 0,
+        atime: ntfsTimespecAt(v, SI_ACCESS_TIME), mtime: ntfsTimespecAt(v, SI_MODIFICATION_TIME),
+        ctime: ntfsTimespecAt(v, SI_ENTRY_MODIFICATION_TIME), crtime: ntfsTimespecAt(v, SI_CREATION_TIME),
+      };
     }
     const k = this.kind(ino);
     const nlink = k.type === 'dir' ? 1 : f.base.linkCount;
-    return { ino, mode: k.mode, nlink, uid: 0, gid: 0, size: k.size, blocks: k.blocks, blksize, rdev: k.rdev, ...times };
+    return {
+      ino, mode: k.mode, nlink, uid: 0, gid: 0, size: k.size, blocks: k.blocks, blksize, rdev: k.rdev,
+      atime: ntfsTimespecAt(v, SI_ACCESS_TIME), mtime: ntfsTimespecAt(v, SI_MODIFICATION_TIME),
+      ctime: ntfsTimespecAt(v, SI_ENTRY_MODIFICATION_TIME), crtime: ntfsTimespecAt(v, SI_CREATION_TIME),
+    };
   }
 
   readlink(ino: number): string {

@@ -29,6 +29,7 @@ export function applyFixups(buf: Uint8Array, what: string): void {
   }
   const usn0 = buf[ofs];
   const usn1 = buf[ofs + 1];
+  // Every block is checked before any is changed: a torn record is left as it was read.
   for (let i = 0; i < blocks; i++) {
     const end = (i + 1) * FIXUP_BLOCK_SIZE - 2;
     if (buf[end] !== usn0 || buf[end + 1] !== usn1) {
@@ -37,6 +38,9 @@ export function applyFixups(buf: Uint8Array, what: string): void {
         `${what}: fix-up mismatch in block ${i} (update sequence number 0x${(usn0 | (usn1 << 8)).toString(16)}, found 0x${(buf[end] | (buf[end + 1] << 8)).toString(16)}): torn or corrupt write`,
       );
     }
+  }
+  for (let i = 0; i < blocks; i++) {
+    const end = (i + 1) * FIXUP_BLOCK_SIZE - 2;
     buf[end] = buf[ofs + 2 + i * 2];
     buf[end + 1] = buf[ofs + 3 + i * 2];
   }

@@ -11,6 +11,8 @@ export const INDEX_VALUE_HAS_SUB_NODE = 0x1;
 export const INDEX_VALUE_IS_LAST = 0x2;
 export const COLLATION_FILENAME = 0x1;
 
+const NO_KEY = new Uint8Array(0);
+
 export interface IndexValue {
   /** File reference: MFT entry index (48 bits). */
   entry: number;
@@ -41,7 +43,8 @@ export function parseIndexNode(b: Bytes, nodeOff: number): IndexValue[] {
   // Each value takes at least 16 bytes, so this ends within (end - off) / 16 steps.
   for (;;) {
     if (off + 16 > end) throw new GuestkitError('CORRUPT', `${b.what}: index values run past the node's end without a last value`);
-    const ref = b.u64leBig(off);
+    // File reference: 48-bit entry index, 16-bit sequence (read as numbers: no BigInt per value).
+    const entry = b.u32le(off) + b.u16le(off + 4) * 4294967296;
     const size = b.u16le(off + 8);
     const keySize = b.u16le(off + 10);
     const flags = b.u32le(off + 12);
@@ -56,14 +59,14 @@ export function parseIndexNode(b: Bytes, nodeOff: number): IndexValue[] {
     let subNodeVcn = -1;
     if (hasSub) {
       if (size < 24) throw new GuestkitError('CORRUPT', `${b.what}: index value at offset ${off} has no room for its sub-node VCN`);
-      const v = b.i64le(off + size - 8);
-      if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new GuestkitError('CORRUPT', `${b.what}: index value at offset ${off}: sub-node VCN ${v} is invalid`);
-      subNodeVcn = Number(v);
+      const hi = b.i32le(off + size - 4);
+      if (hi < 0 || hi > 0x1fffff) throw new GuestkitError('CORRUPT', `${b.what}: index value at offset ${off}: sub-node VCN ${b.i64le(off + size - 8)} is invalid`);
+      subNodeVcn = hi * 4294967296 + b.u32le(off + size - 8);
     }
     out.push({
-      entry: Number(ref & 0xffff_ffff_ffffn),
+      entry,
       flags,
-      key: isLast ? new Uint8Array(0) : b.raw(off + 16, keySize),
+      key: isLast ? NO_KEY : b.raw(off + 16, keySize),
       subNodeVcn,
     });
     if (isLast) return out;

@@ -29,10 +29,11 @@ export interface MftEntry {
 }
 
 /**
- * Parse MFT entry `index` from its raw bytes (which are modified: fix-ups are undone).
+ * Parse MFT entry `index` from its raw bytes (which are modified: fix-ups are undone, unless
+ * `fixedUp` says an earlier parse of the same bytes did it already).
  * An all-zero entry (seen for the reserved entries 16 to 23) is reported as not in use.
  */
-export function parseMftEntry(buf: Uint8Array, index: number): MftEntry {
+export function parseMftEntry(buf: Uint8Array, index: number, fixedUp = false): MftEntry {
   const what = `MFT entry ${index}`;
   const b = new Bytes(buf, what);
   if (buf.length < 48) throw new GuestkitError('CORRUPT', `${what}: ${buf.length} bytes is too short`);
@@ -44,14 +45,15 @@ export function parseMftEntry(buf: Uint8Array, index: number): MftEntry {
     if (magic === 'BAAD') throw new GuestkitError('CORRUPT', `${what}: marked bad ("BAAD") by chkdsk`);
     throw new GuestkitError('CORRUPT', `${what}: bad signature ${JSON.stringify(magic)} (expected "FILE")`);
   }
-  applyFixups(buf, what);
+  if (!fixedUp) applyFixups(buf, what);
   const sequence = b.u16le(16);
   const linkCount = b.u16le(18);
   const attrsOffset = b.u16le(20);
   const flags = b.u16le(22);
   const usedSize = b.u32le(24);
   const allocatedSize = b.u32le(28);
-  const baseRef = b.u64leBig(32);
+  // Base record reference: 48-bit entry index (the 16-bit sequence number is not needed).
+  const baseEntry = b.u32le(32) + b.u16le(36) * 4294967296;
   if (allocatedSize !== buf.length) {
     throw new GuestkitError('CORRUPT', `${what}: total entry size ${allocatedSize} differs from the MFT entry size ${buf.length}`);
   }
@@ -84,7 +86,7 @@ export function parseMftEntry(buf: Uint8Array, index: number): MftEntry {
     sequence,
     linkCount,
     flags,
-    baseEntry: refIndex(baseRef),
+    baseEntry,
     attributes,
   };
 }

@@ -11,21 +11,40 @@ import { parseAttributeList, MAX_ATTRIBUTE_LIST_SIZE } from './attribute-list.js
 import type { BootSector } from './boot-sector.js';
 import { DataStream, type NtfsVolumeContext } from './data-stream.js';
 import { parseMftEntry, type MftEntry } from './mft-entry.js';
+import { applyFixups } from './fixup.js';
 import { BoundedCache } from '../../util/bounded-cache.js';
 
-/** MFT entries read per device read (consecutive entries are usually read together). */
-const CHUNK_ENTRIES = 16;
-/** Chunks of raw MFT data kept. */
-const CHUNK_CACHE = 64;
-/** Parsed MFT entries kept. */
-const ENTRY_CACHE = 4096;
+/**
+ * MFT entries are read in units of UNIT_ENTRIES (4 KiB with 1 KiB entries) with a read-ahead
+ * window: a miss right after the previous read doubles the window (up to MAX_READAHEAD units,
+ * 64 KiB), any other miss reads one unit. A walk that stats a directory's files (usually
+ * consecutive entries) reads the MFT in large pieces; scattered lookups (the directories of a
+ * tree, interleaved with their files) read no more than they need.
+ */
+const UNIT_ENTRIES = 4;
+const MAX_READAHEAD = 16;
+/**
+ * Units of MFT data kept. Fix-ups are undone in place, once per entry (Unit.fixedUp says
+ * which): a parsed entry's resident values are views into its unit.
+ */
+const UNIT_CACHE = 512;
+
+interface Unit {
+  data: Uint8Array;
+  /** Bit k: entry k of the unit has had its fix-ups undone. */
+  fixedUp: number;
+}
 
 export class Mft {
   readonly entrySize: number;
   readonly entryCount: number;
   readonly stream: DataStream;
-  private readonly chunks = new BoundedCache<number, { data: Uint8Array; parsed: boolean[] }>(CHUNK_CACHE);
-  private readonly entries = new BoundedCache<number, MftEntry>(ENTRY_CACHE);
+  private readonly units = new BoundedCache<number, Unit>(UNIT_CACHE);
+  private readonly unitCount: number;
+  /** The unit after the last one read, and the read-ahead window (units). */
+  private nextUnit = -1;
+  private readahead = 1;
+  private readonly entry0: MftEntry;
 
   constructor(vol: NtfsVolumeContext, boot: BootSector) {
     this.entrySize = boot.mftEntrySize;
@@ -63,38 +82,57 @@ export class Mft {
     this.stream = new DataStream(vol, extents, 'MFT entry 0 ($MFT): $DATA');
     this.entryCount = Math.floor(this.stream.size / this.entrySize);
     if (this.entryCount < 16) throw new GuestkitError('CORRUPT', `MFT entry 0 ($MFT): the MFT has only ${this.entryCount} entries`);
-    this.entries.set(0, e0);
+    this.unitCount = Math.ceil(this.entryCount / UNIT_ENTRIES);
+    this.entry0 = e0;
   }
 
-  /** MFT entry `index`, fix-ups applied. Past the end of the MFT: CORRUPT. */
+  /**
+   * MFT entry `index`, fix-ups applied; parsed on each call (the file entries built from it are
+   * cached by the caller, the raw units here). Past the end of the MFT: CORRUPT.
+   */
   entry(index: number): MftEntry {
-    const hit = this.entries.get(index);
-    if (hit) return hit;
+    if (index === 0) return this.entry0;
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.entryCount) {
       throw new GuestkitError('CORRUPT', `MFT entry ${index} is past the end of the MFT (${this.entryCount} entries)`);
     }
-    const chunkIndex = Math.floor(index / CHUNK_ENTRIES);
-    let chunk = this.chunks.get(chunkIndex);
-    if (!chunk) {
-      const first = chunkIndex * CHUNK_ENTRIES;
-      const count = Math.min(CHUNK_ENTRIES, this.entryCount - first);
-      chunk = { data: new Uint8Array(count * this.entrySize), parsed: new Array(count).fill(false) };
-      this.stream.read(chunk.data, first * this.entrySize);
-      this.chunks.set(chunkIndex, chunk);
-    }
-    const slot = index % CHUNK_ENTRIES;
+    const unitIndex = Math.floor(index / UNIT_ENTRIES);
+    const unit = this.units.get(unitIndex) ?? this.readUnits(unitIndex);
+    const slot = index % UNIT_ENTRIES;
     const off = slot * this.entrySize;
-    // Fix-ups are undone in place, once: a re-parse of a cached chunk must not redo them.
-    const raw = chunk.parsed[slot] ? chunk.data.slice(off, off + this.entrySize) : chunk.data.subarray(off, off + this.entrySize);
-    if (chunk.parsed[slot]) {
-      // Already fixed up: parse a copy with the fix-up bytes restored is not possible, so
-      // re-read the entry from the device instead.
-      this.stream.read(raw, index * this.entrySize);
+    const bit = 1 << slot;
+    const raw = unit.data.subarray(off, off + this.entrySize);
+    if (!(unit.fixedUp & bit) && raw[0] === 0x46 && raw[1] === 0x49 && raw[2] === 0x4c && raw[3] === 0x45) {
+      // "FILE": undo the fix-ups once (a torn record throws here and stays as read).
+      applyFixups(raw, `MFT entry ${index}`);
+      unit.fixedUp |= bit;
     }
-    chunk.parsed[slot] = true;
-    const e = parseMftEntry(raw, index);
-    this.entries.set(index, e);
-    return e;
+    return parseMftEntry(raw, index, (unit.fixedUp & bit) !== 0);
+  }
+
+  /** Read unit `unit` and the read-ahead window after it; returns the unit's bytes. */
+  private readUnits(unit: number): Unit {
+    this.readahead = unit === this.nextUnit ? Math.min(this.readahead * 2, MAX_READAHEAD) : 1;
+    let count = Math.min(this.readahead, this.unitCount - unit);
+    // Stop the window at a unit that is still cached.
+    for (let k = 1; k < count; k++) {
+      if (this.units.get(unit + k)) {
+        count = k;
+        break;
+      }
+    }
+    const unitBytes = UNIT_ENTRIES * this.entrySize;
+    const first = unit * UNIT_ENTRIES;
+    const entries = Math.min(count * UNIT_ENTRIES, this.entryCount - first);
+    const buf = new Uint8Array(count * unitBytes);
+    this.stream.read(buf.subarray(0, entries * this.entrySize), first * this.entrySize);
+    let head: Unit | undefined;
+    for (let k = 0; k < count; k++) {
+      const u: Unit = { data: buf.subarray(k * unitBytes, (k + 1) * unitBytes), fixedUp: 0 };
+      this.units.set(unit + k, u);
+      head ??= u;
+    }
+    this.nextUnit = unit + count;
+    return head!;
   }
 }
 

@@ -22,28 +22,55 @@ export const FILE_ATTRIBUTE = {
 } as const;
 
 export interface StandardInformation {
-  creationTime: bigint;
-  modificationTime: bigint;
-  entryModificationTime: bigint;
-  accessTime: bigint;
-  fileAttributes: number;
-  ownerId?: number;
-  securityId?: number;
+  readonly creationTime: bigint;
+  readonly modificationTime: bigint;
+  readonly entryModificationTime: bigint;
+  readonly accessTime: bigint;
+  readonly fileAttributes: number;
+  readonly ownerId?: number;
+  readonly securityId?: number;
+  /** The attribute's value: times for stat() are converted from it without BigInts. */
+  readonly value: Uint8Array;
+}
+
+/** Offsets of the four FILETIMEs in the value. */
+export const SI_CREATION_TIME = 0;
+export const SI_MODIFICATION_TIME = 8;
+export const SI_ENTRY_MODIFICATION_TIME = 16;
+export const SI_ACCESS_TIME = 24;
+
+/** The parsed attribute: sizes checked once, the 64-bit times read when asked for. */
+class StandardInformationValue implements StandardInformation {
+  readonly fileAttributes: number;
+  readonly ownerId?: number;
+  readonly securityId?: number;
+  constructor(readonly value: Uint8Array, private readonly what: string) {
+    // (The caller checked the size: at least 48 bytes, 72 for the two identifiers.)
+    const u32 = (o: number) => (value[o] | (value[o + 1] << 8) | (value[o + 2] << 16) | (value[o + 3] << 24)) >>> 0;
+    this.fileAttributes = u32(32);
+    if (value.length >= 72) {
+      this.ownerId = u32(48);
+      this.securityId = u32(52);
+    }
+  }
+  private time(off: number): bigint {
+    return new Bytes(this.value, this.what).i64le(off);
+  }
+  get creationTime(): bigint {
+    return this.time(SI_CREATION_TIME);
+  }
+  get modificationTime(): bigint {
+    return this.time(SI_MODIFICATION_TIME);
+  }
+  get entryModificationTime(): bigint {
+    return this.time(SI_ENTRY_MODIFICATION_TIME);
+  }
+  get accessTime(): bigint {
+    return this.time(SI_ACCESS_TIME);
+  }
 }
 
 export function parseStandardInformation(value: Uint8Array, what: string): StandardInformation {
   if (value.length < 48) throw new GuestkitError('CORRUPT', `${what}: $STANDARD_INFORMATION is ${value.length} bytes (at least 48 expected)`);
-  const b = new Bytes(value, `${what}: $STANDARD_INFORMATION`);
-  const si: StandardInformation = {
-    creationTime: b.i64le(0),
-    modificationTime: b.i64le(8),
-    entryModificationTime: b.i64le(16),
-    accessTime: b.i64le(24),
-    fileAttributes: b.u32le(32),
-  };
-  if (value.length >= 72) {
-    si.ownerId = b.u32le(48);
-    si.securityId = b.u32le(52);
-  }
-  return si;
+  return new StandardInformationValue(value, what);
 }

@@ -20,6 +20,7 @@
 // assembled) do not stop the scan: each is reported through warn() and in `problems`, and what
 // depends on it is left out, as LVM does. Pass { strict: true } to throw the first one instead.
 
+import { LIMITS } from '../../limits.js';
 import type { BlockDevice } from '../../block/device.js';
 import { GuestkitError } from '../../errors.js';
 import { warn } from '../../warn.js';
@@ -37,7 +38,7 @@ export type { VgMeta, LvMeta, PvMeta, SegmentMeta } from './vg-metadata.js';
 /** LVM's sector unit for pe_start, extent_size, dev_size, stripe_size. */
 const SECTOR = 512;
 /** Nesting of LVs on LVs (mirror legs, raid images) before we call it a loop. */
-const MAX_LV_DEPTH = 8;
+const MAX_LV_DEPTH = LIMITS.lvmMaxLvDepth;
 /** Segment types whose LVs are pools, which libguestfs does not list. */
 const POOL_TYPES = new Set(['thin-pool', 'cache-pool', 'vdo-pool']);
 

@@ -28,7 +28,7 @@ export class ConfigSection {
 }
 
 /** Lists longer than this are refused (a VG's stripes/raids lists are small). */
-const MAX_LIST_ITEMS = 1_000_000;
+const MAX_LIST_ITEMS = LIMITS.lvmMaxListItems;
 
 /** Parse metadata text. `what` names it in errors ("metadata on /dev/sda1"). */
 export function parseConfig(text: string, what: string): ConfigSection {

@@ -2,6 +2,7 @@
 // the VG section with physical_volumes and logical_volumes; each LV's segmentN sections with
 // their type-specific fields, lib/*/…_text_import).
 
+import { LIMITS } from '../../limits.js';
 import { GuestkitError } from '../../errors.js';
 import { ConfigSection, type ConfigValue } from './metadata-text.js';
 
@@ -63,8 +64,8 @@ export interface VgMeta {
 }
 
 /** Segments per LV, LVs and PVs per VG: far above what LVM allows, bounds for hostile input. */
-const MAX_SEGMENTS = 100_000;
-const MAX_AREAS = 4096;
+const MAX_SEGMENTS = LIMITS.lvmMaxSegments;
+const MAX_AREAS = LIMITS.lvmMaxAreas;
 
 export function interpretVg(root: ConfigSection, what: string): VgMeta {
   // The VG is the top-level section with an id and a seqno (the others are plain keys).

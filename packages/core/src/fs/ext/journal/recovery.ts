@@ -33,6 +33,8 @@ export interface RecoveryResult {
   revoked: number;
   /** Non-fatal problems (bad data-block checksums, blocks past the filesystem). */
   warnings: string[];
+  /** The transaction after the last committed one (fast commits must carry this tid). */
+  endTransaction: number;
 }
 
 /** (int)(a - b) > 0 etc.: transaction IDs wrap around at 2^32. */
@@ -53,7 +55,7 @@ export function recoverJournal(
   fsBlocks: number,
   what: string,
 ): RecoveryResult {
-  const result: RecoveryResult = { overlay: new Map(), transactions: 0, revoked: 0, warnings: [] };
+  const result: RecoveryResult = { overlay: new Map(), transactions: 0, revoked: 0, warnings: [], endTransaction: jsb.s_sequence };
   if (jsb.s_start === 0) return result;
   const first = jsb.s_first;
   const last = jsb.last;
@@ -123,7 +125,7 @@ export function recoverJournal(
         break;
       }
     }
-    if (pass === 'scan') endTransaction = seq;
+    if (pass === 'scan') endTransaction = result.endTransaction = seq;
   }
   return result;
 }

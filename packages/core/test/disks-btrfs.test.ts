@@ -1,0 +1,109 @@
+// The disk set and multi-device / multi-subvolume btrfs: members found by fsid across the -a
+// images (whichever member is opened, the reader gets the others), and list_filesystems'
+// btrfsvol:DEVICE/PATH entries. Images: btrfs-guestfs (filled by Linux in the appliance).
+
+import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DiskSet } from '../src/disks.js';
+import type { Filesystem } from '../src/fs/vfs.js';
+import { setWarningSink } from '../src/warn.js';
+import { ensureImage } from '../../../test/helpers/images.js';
+
+let dir = '';
+const warnings: string[] = [];
+setWarningSink((m) => warnings.push(m));
+const open: DiskSet[] = [];
+
+beforeAll(() => {
+  dir = ensureImage('btrfs-guestfs');
+});
+afterEach(() => {
+  for (const d of open.splice(0)) d.close();
+  warnings.length = 0;
+});
+
+function disks(...files: string[]): DiskSet {
+  const d = DiskSet.open(files.map((f) => ({ path: join(dir, f), format: 'raw' })));
+  open.push(d);
+  return d;
+}
+
+function lookupPath(fs: Filesystem, path: string): number {
+  let ino = fs.rootIno;
+  for (const c of path.split('/').filter(Boolean)) {
+    const next = fs.lookup(ino, c);
+    if (next === null) throw new Error(`${path}: ${c} not found`);
+    ino = next;
+  }
+  return ino;
+}
+
+function sha256(fs: Filesystem, path: string): string {
+  const ino = lookupPath(fs, path);
+  const size = fs.stat(ino).size;
+  const h = createHash('sha256');
+  const buf = new Uint8Array(1 << 20);
+  for (let pos = 0; pos < size;) {
+    const n = fs.read(ino, buf, pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return h.digest('hex');
+}
+
+/** sha256 of each file as the kernel read it (btrfs-guestfs's oracle). */
+function kernelSums(name: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of readFileSync(join(dir, `${name}.oracle.sha256`), 'utf8').trim().split('\n')) {
+    m.set(line.slice(66).replace(/^\.\//, ''), line.slice(0, 64));
+  }
+  return m;
+}
+
+describe('multi-device btrfs in a disk set', () => {
+  it('finds the members by fsid and gives them to the reader, whichever member is opened', () => {
+    const set = disks('raid0-a.img', 'dup.img', 'raid0-b.img', 'raid0-c.img');
+    const [a, dup, b, c] = set.disks;
+    expect(set.btrfsMembers(b).map((d) => d.name)).toEqual([a.name, b.name, c.name]);
+    expect(set.btrfsMembers(dup).map((d) => d.name)).toEqual([dup.name]);
+    const sums = kernelSums('raid0');
+    const big = 'sizes/size-1048577';
+    for (const dev of ['/dev/sda', '/dev/sdc', '/dev/sdd']) {
+      const fs = set.openFilesystem(dev);
+      expect(fs.warnings ?? []).toEqual([]);
+      expect(sha256(fs, big), dev).toBe(sums.get(big));
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it('reads RAID0 data with one member absent only where the stripes allow, naming the missing device', () => {
+    const set = disks('raid0-a.img', 'raid0-b.img');
+    const fs = set.openFilesystem('/dev/sda');
+    expect(warnings.join('\n')).toMatch(/2 of 3 devices given \(devid 3 missing\)/);
+    expect(() => sha256(fs, 'sizes/size-1048577')).toThrow(/only on btrfs device 3, which was not given/);
+  });
+
+  it('lists each member device in filesystems(), as list_filesystems does', () => {
+    const set = disks('raid1-a.img', 'raid1-b.img');
+    expect(set.filesystems().map((f) => [f.mountable, f.type])).toEqual([['/dev/sda', 'btrfs'], ['/dev/sdb', 'btrfs']]);
+  });
+});
+
+describe('btrfs subvolumes in filesystems({ btrfsSubvolumes: true })', () => {
+  it('lists btrfsvol:DEVICE/PATH for every subvolume but the default one, in id order', () => {
+    const set = disks('compress.img');
+    // compress.img: zstd (256, the default), zstd/inner (257), lzo (258), zlib (259), snap-zstd (260).
+    expect(set.filesystems().map((f) => f.mountable)).toEqual(['/dev/sda']);
+    const all = set.filesystems({ btrfsSubvolumes: true });
+    expect(all.map((f) => f.mountable)).toEqual([
+      '/dev/sda', 'btrfsvol:/dev/sda/zstd/inner', 'btrfsvol:/dev/sda/lzo', 'btrfsvol:/dev/sda/zlib', 'btrfsvol:/dev/sda/snap-zstd',
+    ]);
+    for (const f of all.slice(1)) {
+      const fs = set.openFilesystem(f.device.name, { options: `subvol=${f.subvolume}` });
+      expect(fs.lookup(fs.rootIno, f.subvolume === 'zstd/inner' ? 'file.txt' : 'etc'), f.mountable).not.toBeNull();
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// bin/guestkit's start-up path (tools/cli/bundle.mjs, bin/guestkit): the CommonJS bundle runs
+// with the V8 code cache made at build time, and every fallback gives the same output: no
+// cache, a cache V8 rejects, a cache of another build, no bundle at all (the unbundled
+// dist/main.js), through a symlink from another folder. Needs `pnpm build`.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GUESTKIT, ROOT, ensureImage } from './helpers/images.js';
+
+const DIST = join(ROOT, 'tools', 'cli', 'dist');
+
+function run(bin: string, args: string[], env: Record<string, string> = {}, cwd = ROOT) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 60_000, cwd, env: { ...process.env, GUESTKIT_CODE_CACHE_REPORT: '1', ...env } });
+  if (r.error) throw r.error;
+  return { rc: r.status, out: r.stdout, err: r.stderr };
+}
+
+let image = '';
+let want = '';
+let tmp = '';
+
+/** A copy of bin/ and of the CLI's dist/ in a temporary tree, to break one file at a time. */
+function copyTree(name: string): { bin: string; dist: string } {
+  const top = join(tmp, name);
+  mkdirSync(join(top, 'bin'), { recursive: true });
+  mkdirSync(join(top, 'tools', 'cli', 'dist'), { recursive: true });
+  for (const f of ['guestkit', 'package.json']) copyFileSync(join(ROOT, 'bin', f), join(top, 'bin', f));
+  for (const f of readdirSync(DIST).filter((n) => /^guestkit/.test(n))) copyFileSync(join(DIST, f), join(top, 'tools', 'cli', 'dist', f));
+  return { bin: join(top, 'bin', 'guestkit'), dist: join(top, 'tools', 'cli', 'dist') };
+}
+
+beforeAll(() => {
+  image = join(ensureImage('sample'), 'sample.qcow2');
+  tmp = mkdtempSync(join(tmpdir(), 'guestkit-startup-'));
+  const r = run(GUESTKIT, ['filesystems', '--long', '-a', image], { GUESTKIT_CODE_CACHE_REPORT: '' });
+  expect(r.rc).toBe(0);
+  expect(r.out).toMatch(/^\/dev\/sda2 +filesystem +ext4 +root /m);
+  want = r.out;
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('bin/guestkit start-up', () => {
+  it('runs the bundle with the code cache the build made (V8 accepts it)', () => {
+    const r = run(GUESTKIT, ['filesystems', '--long', '-a', image]);
+    expect(r.err).toBe('guestkit: code cache accepted\n');
+    expect(r.out).toBe(want);
+  });
+
+  it('through a symlink, from another folder', () => {
+    const link = join(tmp, 'gk-link');
+    symlinkSync(GUESTKIT, link);
+    const r = run(link, ['filesystems', '--long', '-a', image], {}, tmpdir());
+    expect(r.rc).toBe(0);
+    expect(r.out).toBe(want);
+  });
+
+  it('without a cache, with a corrupt one, with one from another build: the same output', () => {
+    const t = copyTree('caches');
+    const cache = readdirSync(t.dist).find((n) => n.endsWith('.v8cache'))!;
+    expect(cache).toBeDefined();
+    expect(run(t.bin, ['filesystems', '--long', '-a', image]).err).toBe('guestkit: code cache accepted\n');
+    writeFileSync(join(t.dist, cache), Buffer.alloc(4096, 0x5a));
+    let r = run(t.bin, ['filesystems', '--long', '-a', image]);
+    expect([r.rc, r.err, r.out]).toEqual([0, 'guestkit: code cache rejected\n', want]);
+    rmSync(join(t.dist, cache));
+    r = run(t.bin, ['filesystems', '--long', '-a', image]);
+    expect([r.rc, r.err, r.out]).toEqual([0, 'guestkit: code cache none\n', want]);
+    // Another build: the bundle names another cache, this one is not used.
+    copyFileSync(join(DIST, cache), join(t.dist, cache));
+    const src = readFileSync(join(t.dist, 'guestkit.cjs'), 'latin1');
+    writeFileSync(join(t.dist, 'guestkit.cjs'), src.replace(/^\/\* guestkit build [0-9a-f]{16} \*\//, '/* guestkit build 0123456789abcdef */'), 'latin1');
+    r = run(t.bin, ['filesystems', '--long', '-a', image]);
+    expect([r.rc, r.err, r.out]).toEqual([0, 'guestkit: code cache none\n', want]);
+  });
+
+  it('without a bundle: the unbundled build; without any build: one line, exit 1', () => {
+    const t = copyTree('nobundle');
+    rmSync(join(t.dist, 'guestkit.cjs'));
+    // The unbundled entry resolves its packages from the real tools/cli: point at it.
+    symlinkSync(join(DIST, 'main.js'), join(t.dist, 'main.js'));
+    let r = run(t.bin, ['filesystems', '--long', '-a', image]);
+    expect([r.rc, r.out]).toEqual([0, want]);
+    rmSync(join(t.dist, 'main.js'));
+    r = run(t.bin, ['--help']);
+    expect([r.rc, r.out, r.err]).toEqual([1, '', 'guestkit: not built yet: run scripts/setup (or npx pnpm@9.15.9 build) first\n']);
+  });
+
+  it('usage errors keep their exit status 2', () => {
+    const r = run(GUESTKIT, ['frobnicate'], { GUESTKIT_CODE_CACHE_REPORT: '' });
+    expect(r.rc).toBe(2);
+    expect(r.err).toMatch(/^guestkit: /);
+  });
+});

@@ -1,0 +1,83 @@
+// Bounds by design (issue 7): limits from packages/core/src/limits.ts tested at the limit (works)
+// and one past it (GuestkitError; LIMIT, or LOOP for symlinks as Linux's ELOOP). Large limits
+// (10,000,000 directory entries) are lowered for the test: the parsers read LIMITS at each
+// use, so a test can set one to what its image holds. Limits tested elsewhere are listed in
+// ROBUSTNESS.md's `limits` section with their tests.
+import { describe, it, expect, afterEach } from 'vitest';
+import {
+  LIMITS, GuestkitError, DiskSet, GuestView, applyMountSpecs, parseMountSpec, allocFromDisk, parseFstab, openExt, RawFile, type LimitName,
+} from '@guestkit/core';
+import { ensureImage } from '../helpers/images.js';
+// @ts-expect-error plain .mjs recipe module
+import { ROBUST_LIMITS } from '../../images/recipes/robust-limits.mjs';
+
+const mutable = LIMITS as unknown as Record<LimitName, number>;
+const saved = { ...LIMITS };
+afterEach(() => Object.assign(mutable, saved));
+
+function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(GuestkitError);
+    return (e as GuestkitError).code;
+  }
+  return 'ok';
+}
+
+function view(): GuestView {
+  const disks = DiskSet.open([{ path: ensureImage('robust-limits', 'limits.ext4') }]);
+  const v = new GuestView();
+  applyMountSpecs(v, disks, [parseMountSpec('/dev/sda:/')]);
+  return v;
+}
+
+describe('limits at the limit and one past', () => {
+  it(`maxAlloc: allocFromDisk of exactly the limit works, one byte more is LIMIT`, () => {
+    expect(allocFromDisk(1024, 'test', 1024)).toHaveLength(1024);
+    expect(codeOf(() => allocFromDisk(1025, 'test', 1024))).toBe('LIMIT');
+    expect(codeOf(() => allocFromDisk(-1, 'test', 1024))).toBe('CORRUPT');
+    expect(codeOf(() => allocFromDisk(2 ** 53, 'test', LIMITS.maxAlloc))).toBe('CORRUPT');
+  });
+
+  it(`maxAlloc: GuestView.readFile of more than LIMITS.maxAlloc bytes at once is LIMIT (use a stream)`, () => {
+    const v = view();
+    mutable.maxAlloc = 21; // /target holds 21 bytes
+    expect(Buffer.from(v.readFile('/target')).toString()).toBe('the end of the chain\n');
+    mutable.maxAlloc = 20;
+    expect(codeOf(() => v.readFile('/target'))).toBe('LIMIT');
+  });
+
+  it(`maxSymlinks (${LIMITS.maxSymlinks}, Linux's MAXSYMLINKS): a chain of 40 resolves, 41 is LOOP (ELOOP)`, () => {
+    const v = view();
+    const end = v.resolve('/target');
+    const r40 = v.resolve('/chain40/l0', { follow: true });
+    expect(r40.ino).toBe(end.ino);
+    expect(codeOf(() => v.resolve('/chain41/l0', { follow: true }))).toBe('LOOP');
+    // Not following the last component: the link itself.
+    expect(v.resolve('/chain41/l0', { follow: false }).ino).not.toBe(end.ino);
+  });
+
+  it(`maxDirEntries: a ${ROBUST_LIMITS.dirEntries}-entry directory reads at the limit, is LIMIT one below (ext reader and guest view)`, () => {
+    const fs = openExt(new RawFile(ensureImage('robust-limits', 'limits.ext4')));
+    const v = view();
+    const dir = v.resolve('/dir300').ino;
+    mutable.maxDirEntries = ROBUST_LIMITS.dirEntries;
+    expect([...fs.readdir(dir)]).toHaveLength(ROBUST_LIMITS.dirEntries);
+    expect(v.readdir('/dir300')).toHaveLength(ROBUST_LIMITS.dirEntries);
+    mutable.maxDirEntries = ROBUST_LIMITS.dirEntries - 1;
+    expect(codeOf(() => [...fs.readdir(dir)])).toBe('LIMIT');
+    expect(codeOf(() => v.readdir('/dir300'))).toBe('LIMIT');
+  });
+
+  it(`maxFstabEntries / maxFstabLine: the entry past the limit and an over-long line are skipped with a note`, () => {
+    const lines = Array.from({ length: LIMITS.maxFstabEntries + 1 }, (_, i) => `/dev/sd${i} /m${i} ext4 defaults 0 0`);
+    const r = parseFstab(lines.join('\n'));
+    expect(r.entries).toHaveLength(LIMITS.maxFstabEntries);
+    expect(r.skipped.map((s) => s[1])).toContain(`more than ${LIMITS.maxFstabEntries} entries`);
+    const long = `/dev/sda1 /${'x'.repeat(LIMITS.maxFstabLine)} ext4 defaults 0 0`;
+    expect(parseFstab(long).entries).toHaveLength(0);
+    const atLimit = `/dev/sda1 /x ext4 defaults 0 0`.padEnd(LIMITS.maxFstabLine, ' ');
+    expect(parseFstab(atLimit).entries).toHaveLength(1);
+  });
+});

@@ -1,0 +1,160 @@
+// Nothing lost (issue 7): every tool that writes (win-reg --merge --hive, tar-out, copy-out) is
+// killed with SIGKILL at random points (deterministic seed, delays spread over the tool's own
+// run time), many times. After each kill: the inputs are byte-identical, and every output that
+// carries its final name is complete (the hive is the old one or the fully merged one; the tar
+// file is the old one or the complete archive; each copied file is whole). Temporary names
+// (.NAME.guestkit-PID.tmp, .guestkit-PID-N.tmp) may be left behind by a kill; they are not
+// removed by the next run (it cannot know that PID is dead and the file is not in use) and
+// never carry a final name. Needs `pnpm build`.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureImage, GUESTKIT, ROOT } from '../helpers/images.js';
+// @ts-expect-error plain JS module
+import { prng } from './walk.mjs';
+
+const KILLS = 10;
+const SEED = 0x6b11;
+const TEMP = /^\.(.*\.guestkit-\d+\.tmp|guestkit-\d+-\d+\.tmp)$/;
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'gk-nothing-lost-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/** Run guestkit to completion; returns its wall time in ms. */
+function complete(args: string[]): number {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [GUESTKIT, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return Date.now() - t0;
+}
+
+/** Start guestkit and SIGKILL it after `ms`; resolves when it is gone. */
+function killAfter(args: string[], ms: number): Promise<{ killed: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GUESTKIT, ...args], { cwd: ROOT, stdio: 'ignore' });
+    const t = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('exit', (_code, signal) => {
+      clearTimeout(t);
+      resolve({ killed: signal === 'SIGKILL' });
+    });
+  });
+}
+
+/** Regular files under dir: relative path → sha256 (temporary names listed apart). */
+function files(dir: string, rel = '', out = { final: new Map<string, string>(), temp: [] as string[] }) {
+  for (const n of readdirSync(join(dir, rel))) {
+    const r = rel ? `${rel}/${n}` : n;
+    const st = lstatSync(join(dir, r));
+    if (st.isDirectory()) files(dir, r, out);
+    else if (TEMP.test(n)) out.temp.push(r);
+    else if (st.isFile()) out.final.set(r, sha(join(dir, r)));
+  }
+  return out;
+}
+
+interface Tally { kills: number; finishedFirst: number; oldKept: number; newComplete: number; tempsLeft: number }
+const tallies: Record<string, Tally> = {};
+
+/** Delays spread over [0, 1.2 × the tool's uninterrupted time], from the seed. */
+function delays(tool: string, full: number): number[] {
+  const rnd = prng(SEED + tool.length);
+  return Array.from({ length: KILLS }, () => Math.floor(rnd() * full * 1.2));
+}
+
+describe('SIGKILL at random points: inputs untouched, no half-written output under its final name', () => {
+  it('win-reg --merge --hive: the hive is the old one or the merged one', async () => {
+    const hives = ensureImage('reg-hives');
+    const reg = join(hives, 'reg', 'big.reg');
+    const regSha = sha(reg);
+    const dir = join(tmp, 'winreg');
+    mkdirSync(dir);
+    const hive = join(dir, 'fixtures.hive');
+    const orig = join(hives, 'fixtures.hive');
+    const oldSha = sha(orig);
+    copyFileSync(orig, hive);
+    const full = complete(['win-reg', '--merge', '--hive', hive, reg]);
+    const newSha = sha(hive);
+    expect(newSha).not.toBe(oldSha);
+    const t: Tally = (tallies['win-reg --merge --hive'] = { kills: 0, finishedFirst: 0, oldKept: 0, newComplete: 0, tempsLeft: 0 });
+    for (const ms of delays('win-reg', full)) {
+      copyFileSync(orig, hive);
+      const { killed } = await killAfter(['win-reg', '--merge', '--hive', hive, reg], ms);
+      if (killed) t.kills++;
+      else t.finishedFirst++;
+      expect(sha(reg)).toBe(regSha);
+      const now = sha(hive);
+      expect([oldSha, newSha]).toContain(now);
+      if (now === oldSha) t.oldKept++;
+      else t.newComplete++;
+      const f = files(dir);
+      expect([...f.final.keys()]).toEqual(['fixtures.hive']);
+      t.tempsLeft += f.temp.length;
+    }
+    expect(t.kills).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('tar-out: TARFILE is the old file or the complete archive', async () => {
+    const img = ensureImage('robust-fs', 'ext4.img');
+    const imgSha = sha(img);
+    const dir = join(tmp, 'tarout');
+    mkdirSync(dir);
+    const tar = join(dir, 'out.tar');
+    writeFileSync(tar, 'the old archive\n');
+    const oldSha = sha(tar);
+    const args = ['tar-out', '-a', img, '-m', '/dev/sda', '/', tar];
+    const full = complete(args);
+    const newSha = sha(tar);
+    const t: Tally = (tallies['tar-out'] = { kills: 0, finishedFirst: 0, oldKept: 0, newComplete: 0, tempsLeft: 0 });
+    for (const ms of delays('tar-out', full)) {
+      writeFileSync(tar, 'the old archive\n');
+      const { killed } = await killAfter(args, ms);
+      if (killed) t.kills++;
+      else t.finishedFirst++;
+      const now = sha(tar);
+      expect([oldSha, newSha]).toContain(now);
+      if (now === oldSha) t.oldKept++;
+      else t.newComplete++;
+      const f = files(dir);
+      expect([...f.final.keys()]).toEqual(['out.tar']);
+      t.tempsLeft += f.temp.length;
+    }
+    expect(sha(img)).toBe(imgSha);
+    expect(t.kills).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('copy-out: every file under its final name is complete', async () => {
+    const img = ensureImage('robust-fs', 'ext4.img');
+    const imgSha = sha(img);
+    const ref = join(tmp, 'copy-ref');
+    mkdirSync(ref);
+    const full = complete(['copy-out', '-a', img, '-m', '/dev/sda', '/', ref]);
+    const want = files(ref).final;
+    expect(want.size).toBeGreaterThan(300);
+    const t: Tally = (tallies['copy-out'] = { kills: 0, finishedFirst: 0, oldKept: 0, newComplete: 0, tempsLeft: 0 });
+    let k = 0;
+    for (const ms of delays('copy-out', full)) {
+      const out = join(tmp, `copy-${k++}`);
+      mkdirSync(out);
+      const { killed } = await killAfter(['copy-out', '-a', img, '-m', '/dev/sda', '/', out], ms);
+      if (killed) t.kills++;
+      else t.finishedFirst++;
+      const got = files(out);
+      for (const [p, h] of got.final) expect(h, p).toBe(want.get(p));
+      if (got.final.size === want.size) t.newComplete++;
+      else t.oldKept++;
+      t.tempsLeft += got.temp.length;
+      rmSync(out, { recursive: true, force: true });
+    }
+    expect(sha(img)).toBe(imgSha);
+    expect(t.kills).toBeGreaterThan(0);
+    if (process.env.GUESTKIT_ROBUSTNESS_TALLY) writeFileSync(process.env.GUESTKIT_ROBUSTNESS_TALLY, JSON.stringify(tallies, null, 1));
+  }, 300_000);
+});
