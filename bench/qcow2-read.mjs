@@ -146,7 +146,9 @@ synchronous preads, which inflate on the main thread); in CPU time (user + sys o
 load of a shared machine disturbs less) ${cpuRatio('gk4', 'qi')}× and ${cpuRatio('zgk4', 'zqi')}×. Both
 guestkit streams were checked to hash like the raw image. Of guestkit's CPU time,
 ${startCpu.toFixed(3)} s is node's start-up and module loading (the first row); qemu-img, a C
-program, starts in a few milliseconds.
+program, starts in a few milliseconds. On a loaded machine the wall-time ratios favour
+qemu-img on the zlib image beyond its CPU cost: the scheduler shares the CPUs per runnable
+thread, and qemu-img runs more of them at once; read the CPU columns too.
 
 How each treats what is not data:
 - guestkit (core API, \`openImage\` + \`readAsync\`, the bulk read, not \`guestkit dump\`):
@@ -155,10 +157,11 @@ How each treats what is not data:
   data clusters are read with one pread per run, into a buffer from \`allocIoBuffer()\`
   (page-aligned WebAssembly memory): the kernel fills a plain \`Uint8Array\`, whose storage
   starts 16 bytes past a page boundary, several times slower from the page cache (the "plain
-  Uint8Array" row). Whole compressed clusters are read on the main thread and inflated in
-  batches (one message per 4 MiB window) on a pool of worker threads (as many as CPUs, at most
-  4), started at the first read with several of them, while the main thread goes on reading
-  the data clusters of the next window; synchronous \`pread\` (what the filesystem readers use)
+  Uint8Array" row). \`readAsync\` walks each read in 1 MiB windows: the main thread reads a
+  window's data clusters and the compressed bytes of its whole compressed clusters, and sends
+  those to a pool of worker threads (as many as CPUs, at most 4; started at the first read
+  with several compressed clusters) in one message per window, then goes on with the next
+  window while up to 3 windows inflate; synchronous \`pread\` (what the filesystem readers use)
   inflates them one after another on the main thread.
 - \`qemu-img convert -O raw\`: asks block status first and neither reads nor writes unallocated
   or zero ranges (the output in /dev/shm is sparse); data it reads is scanned for zeros

@@ -45,15 +45,15 @@ const md = [
     'targets run 20-300 inputs/s instrumented, so 10⁶ executions is 1-14 hours per target; that campaign is for a quiet machine ' +
     '(`pnpm fuzz --seconds 36000`).',
   '',
-  '| target | executions | seconds | edges / features / corpus (last run) | findings | fixed | regression inputs |',
-  '|---|---:|---:|---|---:|---:|---:|',
+  '| target | executions | seconds | exec/s | edges / features / corpus (last run) | findings | fixed | regression inputs |',
+  '|---|---:|---:|---:|---|---:|---:|---:|',
   ...per.map((p) =>
-    `| ${p.t} | ${fmt(p.execs)} | ${fmt(p.seconds)} | ${p.cov ? `${p.cov.edges} / ${p.cov.features} / ${p.cov.corpus}` : '-'} | ${p.found.length} | ${p.found.filter((f) => f.fixed).length} | ${p.kept} |`),
+    `| ${p.t} | ${fmt(p.execs)} | ${fmt(p.seconds)} | ${fmt(Math.round(p.execs / Math.max(1, p.seconds)))} | ${p.cov ? `${p.cov.edges} / ${p.cov.features} / ${p.cov.corpus}` : '-'} | ${p.found.length} | ${p.found.filter((f) => f.fixed).length} | ${p.kept} |`),
   '',
   '### Findings',
   '',
   findings.length
-    ? ['| target | input (test/fuzz-corpus/) | what | fix |', '|---|---|---|---|', ...findings.map((f) => `| ${f.target} | ${f.input} | ${f.what} | ${f.fix ?? '**not fixed**'} |`)].join('\n')
+    ? ['| target | input (test/fuzz-corpus/) | what | found | fix |', '|---|---|---|---|---|', ...findings.map((f) => `| ${f.target} | ${f.input} | ${f.what} | ${f.found ?? 'pnpm fuzz'} | ${f.fix ?? '**not fixed**'} |`)].join('\n')
     : 'None.',
   '',
   '### Reproduce',

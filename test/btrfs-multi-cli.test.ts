@@ -129,17 +129,17 @@ describe('a btrfs filesystem over two images (data RAID0, metadata RAID1)', () =
     const r = guestkit(['filesystems', '--long', '--uuid', '--csv', '-a', A, '-a', B]);
     expect({ rc: r.rc, err: r.err }).toEqual({ rc: 0, err: '' });
     const lines = r.out.toString().trim().split('\n').slice(1);
-    expect(lines).toEqual(['/dev/sda', '/dev/sdb'].map((d) => expect.stringMatching(new RegExp(`^${d},filesystem,btrfs,btrfs-multi,,\\d+,,7b1f5c2e-0020-4d3a-9c1e-b7f5a0000020$`))));
+    expect(lines).toEqual(['/dev/sda', '/dev/sdb'].map((d) => expect.stringMatching(new RegExp(`^${d},filesystem,btrfs,btrfs-multi,\\d+,,7b1f5c2e-0020-4d3a-9c1e-b7f5a0000020$`))));
   });
 
   it('with one image missing: metadata (RAID1) lists with a warning, RAID0 data is one clear error', () => {
     for (const [img, missing] of [[A, 2], [B, 1]] as const) {
       const ls = guestkit(['ls', '-a', img, '-m', '/dev/sda', '-l', '/etc']);
       expect(ls.rc).toBe(0);
-      expect(ls.out.toString()).toMatch(/ \/etc\/hostname\n/);
+      expect(ls.out.toString()).toMatch(/ hostname\n/);
       expect(ls.err).toMatch(new RegExp(`^guestkit: warning: btrfs filesystem 7b1f5c2e-0020-4d3a-9c1e-b7f5a0000020: 1 of 2 devices given \\(devid ${missing} missing\\)`));
-      const big = manifest.find((e) => e.type === 'file' && e.size > 1 << 20)!;
-      const cat = guestkit(['cat', '-a', img, '-m', '/dev/sda', `/${big.path}`]);
+      // 1 MiB of dense data: 64 KiB stripes alternate between the two devices.
+      const cat = guestkit(['cat', '-a', img, '-m', '/dev/sda', '/sizes/size-1048577']);
       expect(cat.rc).toBe(1);
       const lines = cat.err.trim().split('\n');
       expect(lines.every((l) => l.startsWith('guestkit: '))).toBe(true);
@@ -160,7 +160,7 @@ describe('two-device RAID1 (btrfs-guestfs raid1-a/b) through the CLI', () => {
     for (const one of [ra, rb]) {
       const r = guestkit(['cat', '-a', one, '-m', '/dev/sda', file]);
       expect(r.rc).toBe(0);
-      expect(r.err).toMatch(/^guestkit: warning: .*1 of 2 devices given.*degraded\n$/);
+      expect(r.err).toMatch(/^guestkit: warning: .*1 of 2 devices given.*\(degraded\)\n$/);
       expect(r.out.equals(want)).toBe(true);
     }
   });

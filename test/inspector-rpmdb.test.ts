@@ -148,7 +148,7 @@ describe('SQLite table reader vs sqlite3', () => {
       CREATE TABLE Other(x); INSERT INTO Other VALUES (1);
       CREATE TABLE "Packages" (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL, t TEXT, i INTEGER, f REAL, n);
       WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM c WHERE k < ${rows})
-      INSERT INTO Packages SELECT k * 3, zeroblob((k * 7919) % 5000) || x'00ff' || CAST(k AS BLOB), 'row ' || k || ' é',
+      INSERT INTO Packages SELECT k * 3, CAST(zeroblob((k * 7919) % 5000) || x'00ff' || k AS BLOB), 'row ' || k || ' é',
         CASE k % 7 WHEN 0 THEN 0 WHEN 1 THEN 1 WHEN 2 THEN -100 WHEN 3 THEN 40000 WHEN 4 THEN -8000000 WHEN 5 THEN 1099511627776 ELSE -4611686018427387904 END,
         k / 8.0, NULL FROM c;
       DELETE FROM Packages WHERE hnum % 15 = 0;`;
@@ -168,7 +168,11 @@ describe('SQLite table reader vs sqlite3', () => {
         const q = (x: unknown) => (x === null ? 'NULL' : Number.isInteger(x) ? `${x}.0` : String(x));
         return [r.rowid, Buffer.from(blob as Uint8Array).toString('hex').toUpperCase(), t, String(i), q(f), n === null ? 'NULL' : String(n)].join('\t');
       });
-      expect(ours).toEqual(oracle(join(dir, name)));
+      const theirs = oracle(join(dir, name));
+      // The first differing row (not a diff of megabytes of hex).
+      const at = ours.findIndex((r, i) => r !== theirs[i]);
+      expect(at === -1 ? null : [ours[at]?.slice(0, 200), theirs[at]?.slice(0, 200)]).toBeNull();
+      expect(ours.length).toBe(theirs.length);
       expect(rowsOut.length).toBeGreaterThan(rows / 2);
     });
   }

@@ -6,8 +6,9 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { inspectorJson } from '@guestkit/inspect';
-import { ensureImage, sample, GUESTKIT } from './helpers/images.js';
+import { join } from 'node:path';
+import { inspectorJson, pngGeometry } from '@guestkit/inspect';
+import { ensureImage, sample, GUESTKIT, ROOT } from './helpers/images.js';
 import { inspectImage } from './helpers/inspector.js';
 
 
@@ -82,5 +83,32 @@ describe('firmware (JSON only: virt-inspector has no element for it)', () => {
   it('bios on an MBR disk without one (phony Ubuntu)', async () => {
     const { oses } = await inspectImage(ensureImage('phony-linux', 'ubuntu.img'), { applications: false });
     expect(oses[0].firmware).toBe('bios');
+  });
+});
+
+describe('Windows icon: explorer.exe bitmap resource (libguestfs icon_windows_7)', () => {
+  let img: string;
+  beforeAll(() => {
+    img = `${ensureImage('phony-windows')}/windows-icon.img`;
+  });
+
+  it("XML with <icon> equals virt-inspector's (test/goldens/inspector/windows-icon.xml)", async () => {
+    const { xml, oses, warnings } = await inspectImage(img, { icon: true });
+    expect(xml).toBe(readFileSync(join(ROOT, 'test/goldens/inspector/windows-icon.xml'), 'utf8'));
+    expect(warnings).toEqual([]);
+    // wrestool -x --type=2 --name=6801 | bmptopnm | pamcut -bottom 54 | pnmtopng: the top 55 rows.
+    expect(pngGeometry(Buffer.from(oses[0].icon!, 'base64'))).toEqual({ width: 48, height: 55 });
+  });
+
+  it('without wrestool on PATH there is no icon, as libguestfs built without it gives none', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const { oses, warnings } = await inspectImage(img, { icon: true, applications: false });
+      expect(oses[0].icon).toBeUndefined();
+      expect(warnings).toEqual([]);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });

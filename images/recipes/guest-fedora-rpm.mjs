@@ -12,8 +12,9 @@
 // virt-inspector prints, so the XML golden is stable).
 //   fedora-rpm.img     the disk
 //   rpm-qa.txt         the oracle: `rpm --root DIR -qa --qf RPMDB_QF` on the installed root
+//   rpmdb-files.txt    /var/lib/rpm's files and sizes as rpm left them
 
-import { mkdirSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../lib.mjs';
 import { PHONY_SAMPLES, PHONY_TIME, stampTree } from '../fixtures/phony-guests.mjs';
@@ -107,8 +108,10 @@ export default {
     // What an installed system has beyond its packages: fstab, hostname, rpm's macros.
     writeFileSync(join(root, 'etc/fstab'), `UUID=${FEDORA_RPM_UUID} / ext4 defaults 1 1\n`);
     writeFileSync(join(root, 'etc/hostname'), 'fedora-rpm.invalid\n');
-    // An sqlite database left in WAL mode would need its -wal file: rpm checkpoints on close.
-    for (const f of readdirSync(join(root, 'var/lib/rpm'))) if (/-(wal|shm)$/.test(f)) rmSync(join(root, 'var/lib/rpm', f));
+    // rpm leaves its database in WAL mode with rpmdb.sqlite-shm and an empty rpmdb.sqlite-wal
+    // beside it (as on an installed Fedora): kept, since SQLite cannot open a WAL database on a
+    // read-only filesystem without them (libguestfs's appliance reads it so).
+    writeFileSync(join(out, 'rpmdb-files.txt'), readdirSync(join(root, 'var/lib/rpm')).map((f) => `${f}\t${statSync(join(root, 'var/lib/rpm', f)).size}`).sort().join('\n') + '\n');
     stampTree(root);
     const part = { start: 2048, end: 64 * 2048 - 1, type: '83' };
     part.image = mkext(join(out, 'root.ext4'), { type: 'ext4', label: 'fedora', uuid: FEDORA_RPM_UUID, tree: root, sectors: part.end - part.start + 1 });

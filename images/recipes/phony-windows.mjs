@@ -6,7 +6,8 @@
 //   windows-software.reg / windows-system.reg), /Windows/System32/Drivers/,
 //   /Windows/System32/cmd.exe (= binaries/bin-win32.exe), /Program Files/, /autoexec.bat.
 // Also windows-badhive.img (64 MiB, one NTFS from sector 2048) with the SOFTWARE hive truncated,
-// and windows-gpt.img (64 MiB GPT) whose SYSTEM maps C: by "DMIO:ID:" + GPT partition GUID.
+// windows-gpt.img (64 MiB GPT) whose SYSTEM maps C: by "DMIO:ID:" + GPT partition GUID, and
+// windows-icon.img: windows-gpt.img plus a \Windows\explorer.exe with bitmap resource 6801 (icon).
 // SYSTEM\MountedDevices maps C: to signature "1234" + byte offset 0x10000000 (256 MiB) = sda2.
 // Each NTFS is made by mkntfs -T on a partition file and filled through ntfs-3g (FUSE) under a
 // frozen clock (faketime); ntfslabel --new-serial gives sda2 the serial of libguestfs's image
@@ -17,6 +18,10 @@ import { join } from 'node:path';
 import { run } from '../lib.mjs';
 import { makeHive, PHONY } from '../fixtures/reg-make.mjs';
 import { fillNtfs } from '../fixtures/phony-guests-ntfs.mjs';
+import { makeBmp, makeResourcePe } from '../fixtures/phony-guests-icons.mjs';
+
+/** A 48x102 bitmap (libguestfs keeps the top 55 rows: pamcut -bottom 54). */
+export const windowsLogoBmp = () => makeBmp(48, 102, (x, y) => (y < 55 ? [0, 120 + x, 215] : [30, 30, 30]));
 
 const BINARIES = join(PHONY, '..', 'binaries');
 const FAKE_TIME = '2010-01-01 00:00:00';
@@ -39,8 +44,8 @@ async function ntfsPartition(img, start, sectors, tree, mnt) {
 
 export default {
   name: 'phony-windows',
-  inputs: ['fixtures/reg-make.mjs', 'fixtures/phony-guests-ntfs.mjs'],
-  tools: ['mkntfs', 'ntfs-3g', 'ntfslabel', 'sfdisk', 'hivexregedit', 'faketime'],
+  inputs: ['fixtures/reg-make.mjs', 'fixtures/phony-guests-ntfs.mjs', 'fixtures/phony-guests-icons.mjs'],
+  tools: ['mkntfs', 'ntfs-3g', 'ntfslabel', 'sfdisk', 'hivexregedit', 'faketime', 'i686-w64-mingw32-windres', 'i686-w64-mingw32-ld'],
   async build({ out }) {
     const HKLM = 'HKEY_LOCAL_MACHINE';
     const tree = join(out, 'tree');
@@ -101,6 +106,20 @@ export default {
     });
     run('dd', [`if=${gp}`, `of=${gimg}`, 'bs=1M', `seek=${2048 * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
     rmSync(gp);
+    // windows-icon.img: windows-gpt.img plus \Windows\explorer.exe holding bitmap resource 6801,
+    // where libguestfs takes a Windows 7 guest's icon from (wrestool | bmptopnm | pamcut | pnmtopng).
+    makeResourcePe(join(out, 'pe'), join(tree, 'Windows', 'explorer.exe'), 6801, windowsLogoBmp());
+    rmSync(join(out, 'pe'), { recursive: true });
+    run('touch', ['-h', '-d', `@${Date.parse(`${FAKE_TIME}Z`) / 1000}`, join(tree, 'Windows', 'explorer.exe'), join(tree, 'Windows')]);
+    const ip = join(out, 'p-icon.ntfs');
+    await ntfsPartition(ip, 2048, 126976, tree, join(out, 'mnt-icon'));
+    const iimg = join(out, 'windows-icon.img');
+    run('truncate', ['-s', '64M', iimg]);
+    run('sfdisk', ['--no-reread', '--no-tell-kernel', iimg], {
+      input: `label: gpt\nlabel-id: 01234567-89AB-CDEF-0123-456789ABCDEF\nunit: sectors\nstart=2048, size=126976, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=${WINDOWS_GPT_PARTUUID}\n`,
+    });
+    run('dd', [`if=${ip}`, `of=${iimg}`, 'bs=1M', `seek=${2048 * 512}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
+    rmSync(ip);
     rmSync(tree, { recursive: true });
   },
 };

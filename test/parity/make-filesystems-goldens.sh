@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates test/goldens/filesystems/ with libguestfs's own virt-filesystems on the
 # deterministic images of images/recipes/part-tables.mjs, sample.mjs (and part-probes.mjs's
-# whole-fat.raw). Each case of test/parity/filesystems.cases.json ({name, image or images
+# whole-fat.raw), and the NTFS, XFS and btrfs images of ntfs-tree, ntfs-c512, xfs-images,
+# btrfs-rootdir and btrfs-guestfs (whole-disk filesystems; btrfs subvolumes, RAID1 members). Each case of test/parity/filesystems.cases.json ({name, image or images
 # under images/out, args}) gives NAME.out
 # (stdout), NAME.rc (exit status) and NAME.err (stderr, for reference). IMAGES.sha256 records
 # the images they were made from. test/parity/filesystems.test.ts runs `guestkit filesystems`
 # with the same arguments and compares stdout and exit status byte for byte.
 #   bash test/parity/make-filesystems-goldens.sh [CASE-NAME...]
-# One appliance launch (~30-60 s under TCG) per case; runs two at a time.
+# One appliance launch (~30-60 s under TCG, minutes with many disks) per case; runs GOLDEN_JOBS
+# (2) at a time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 node images/build.mjs part-tables part-probes sample ntfs-tree ntfs-c512 xfs-images btrfs-rootdir btrfs-guestfs

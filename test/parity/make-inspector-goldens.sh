@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Regenerate test/goldens/inspector/* from real virt-inspector (libguestfs, TCG), ONE appliance
 # launch per image (virt-inspector launches once). Run from the repository root after
-# `node images/build.mjs phony-linux guest-multiboot guest-fedora-rpm guest-debian`; pass image
+# `node images/build.mjs phony-linux phony-windows guest-multiboot guest-fedora-rpm guest-alpine guest-debian`; pass image
 # paths to regenerate only those. What is committed per image:
 #   phony-linux/NAME.img   NAME.xml.sha256: only the digest, as virt-inspector's XML for a phony
 #                          guest is byte-identical to guestfs-tools' expected-*.img.xml in
 #                          ../shared/samples, which must not be copied here;
-#   guest-multiboot, guest-fedora-rpm (deterministic images): NAME.xml, the whole XML;
+#   guest-multiboot, guest-fedora-rpm, guest-alpine, phony-windows/windows-icon.img (deterministic
+#                          images): NAME.xml, the whole XML;
 #   guest-debian (debootstrap from the mirror: package versions change): debian.facts.xml, the
 #                          XML without <product_name>, <minor_version> (the point release) and
 #                          <applications>; the script also compares guestkit's whole XML with
@@ -20,7 +21,8 @@ mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 defaults=(images/out/phony-linux/archlinux.img images/out/guest-multiboot/multiboot.img
-          images/out/guest-fedora-rpm/fedora-rpm.img images/out/guest-debian/debian.raw)
+          images/out/guest-fedora-rpm/fedora-rpm.img images/out/guest-alpine/alpine.img
+          images/out/phony-windows/windows-icon.img images/out/guest-debian/debian.raw)
 for img in "${@:-${defaults[@]}}"; do
   virt-inspector --format=raw -a "$img" > "$tmp/vi.xml"
   case "$img" in

@@ -316,10 +316,15 @@ export class DiskSet implements GuestDisks {
       if (!(e instanceof GuestkitError)) throw e;
       return [];
     }
+    // libguestfs runs `btrfs subvolume list` on a mount of the default subvolume, which names
+    // the subvolumes below that one from it ("inner" for zstd/inner when zstd is the default);
+    // such a name does not mount (subvol= starts at the top level), as with libguestfs.
+    const top = vols.find((v) => v.id === b.defaultSubvolId)?.path;
     return [...vols]
       .sort((x, y) => x.id - y.id)
       .filter((v) => v.id !== b.defaultSubvolId)
-      .map((v) => ({ device: d, type: 'btrfs', subvolume: v.path, mountable: `btrfsvol:${d.name}/${v.path}` }));
+      .map((v) => (top && v.path.startsWith(`${top}/`) ? v.path.slice(top.length + 1) : v.path))
+      .map((path) => ({ device: d, type: 'btrfs', subvolume: path, mountable: `btrfsvol:${d.name}/${path}` }));
   }
 
   /**

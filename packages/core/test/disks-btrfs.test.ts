@@ -93,17 +93,20 @@ describe('multi-device btrfs in a disk set', () => {
 });
 
 describe('btrfs subvolumes in filesystems({ btrfsSubvolumes: true })', () => {
-  it('lists btrfsvol:DEVICE/PATH for every subvolume but the default one, in id order', () => {
+  it('lists btrfsvol:DEVICE/PATH for every subvolume but the default one, in id order, as `btrfs subvolume list` names them', () => {
     const set = disks('compress.img');
     // compress.img: zstd (256, the default), zstd/inner (257), lzo (258), zlib (259), snap-zstd (260).
     expect(set.filesystems().map((f) => f.mountable)).toEqual(['/dev/sda']);
     const all = set.filesystems({ btrfsSubvolumes: true });
     expect(all.map((f) => f.mountable)).toEqual([
-      '/dev/sda', 'btrfsvol:/dev/sda/zstd/inner', 'btrfsvol:/dev/sda/lzo', 'btrfsvol:/dev/sda/zlib', 'btrfsvol:/dev/sda/snap-zstd',
+      '/dev/sda', 'btrfsvol:/dev/sda/inner', 'btrfsvol:/dev/sda/lzo', 'btrfsvol:/dev/sda/zlib', 'btrfsvol:/dev/sda/snap-zstd',
     ]);
-    for (const f of all.slice(1)) {
+    // zstd/inner is named from the default subvolume zstd, as `btrfs subvolume list` on a mount
+    // of the default names it; like libguestfs, that name does not mount.
+    expect(() => set.openFilesystem('/dev/sda', { options: 'subvol=inner' })).toThrow(/does not exist|not found/i);
+    for (const f of all.slice(2)) {
       const fs = set.openFilesystem(f.device.name, { options: `subvol=${f.subvolume}` });
-      expect(fs.lookup(fs.rootIno, f.subvolume === 'zstd/inner' ? 'file.txt' : 'etc'), f.mountable).not.toBeNull();
+      expect(fs.lookup(fs.rootIno, 'etc'), f.mountable).not.toBeNull();
     }
   });
 });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { openImage, readAsync, SliceDevice, GuestkitError, type BlockDevice } from '@guestkit/core';
-import { closeInflatePool } from '../src/block/qcow2/inflate-pool';
+import { closeInflatePool, inflatePoolStarted, inflateWorkers } from '../src/block/qcow2/inflate-pool';
 import { ensureImage } from '../../../test/helpers/images';
 import { copyImage, findL2Entry, hashFile, patch, removeTmpDirs, rng, tmpDir, MiB } from './qcow2-helpers';
 
@@ -78,7 +78,9 @@ for (const [recipe, name, maxLen] of CASES) {
 }
 
 describe('qcow2 bulk reads: bad input', () => {
-  it('a zlib cluster that does not inflate rejects with CORRUPT naming it, like pread', async () => {
+  it('a zlib cluster that does not inflate rejects with CORRUPT naming it, like pread (on a worker)', async () => {
+    expect(inflateWorkers()).toBeGreaterThan(0); // the pool runs: every batch goes to a worker
+    expect(inflatePoolStarted()).toBe(true);
     const p = copyImage(join(ensureImage('qcow2-compressed'), 'zlib-64k.qcow2'), tmpDir('za'), 'x.qcow2');
     const l2 = findL2Entry(p, (e) => (e & 0x4000000000000000n) !== 0n);
     const off = Number(l2.entry & ((1n << 54n) - 1n));

@@ -27,15 +27,16 @@ export interface DfRow {
 /** The rows of one guest (one DiskSet). */
 export function dfGuest(disks: DiskSet, name: string, uuid: string | undefined, verbose: boolean): DfRow[] {
   const rows: DfRow[] = [];
-  for (const { device, type } of disks.filesystems()) {
+  // btrfs subvolumes are rows of their own (btrfsvol:/dev/sda/NAME), as list_filesystems lists them.
+  for (const { device, type, subvolume, mountable } of disks.filesystems({ btrfsSubvolumes: true })) {
     if (type === '' || type === 'swap' || type === 'unknown') continue;
     try {
-      const fs = disks.openFilesystem(device.name);
-      rows.push({ name, uuid, device: device.name, type, statfs: fs.statfs() });
+      const fs = disks.openFilesystem(device.name, subvolume === undefined ? {} : { options: `subvol=${subvolume}` });
+      rows.push({ name, uuid, device: mountable, type, statfs: fs.statfs() });
     } catch (e) {
       if (!(e instanceof GuestkitError)) throw e;
-      if (e.code === 'UNSUPPORTED') warn(`${device.name}: ${e.message}; not listed`);
-      else if (verbose) warn(`${device.name}: ${e.message}; not listed`);
+      if (e.code === 'UNSUPPORTED') warn(`${mountable}: ${e.message}; not listed`);
+      else if (verbose) warn(`${mountable}: ${e.message}; not listed`);
     }
   }
   return rows;

@@ -146,16 +146,18 @@ export function blocksizes(rawArgs: readonly string[]): (number | undefined)[] {
 function collect(disks: DiskSet, output: number): Item[] {
   const items: Item[] = [];
   if (output & OUT_FILESYSTEMS) {
-    for (const { device, type } of disks.filesystems()) {
+    // btrfs subvolumes other than the default are items of their own (btrfsvol:/dev/sda/NAME)
+    // with the filesystem's label and UUID and no size (blockdev_getsize64 has no device to ask).
+    for (const { device, type, subvolume, mountable } of disks.filesystems({ btrfsSubvolumes: true })) {
       if (!(output & OUT_FILESYSTEMS_EXTRA) && (type === 'swap' || type === 'unknown')) continue;
       const p = device.probe();
       items.push({
-        name: device.name,
+        name: mountable,
         type: 'filesystem',
         vfs: type,
         label: p?.label ?? '',
         mbr: null,
-        size: p?.fsSize ?? device.size,
+        size: subvolume !== undefined ? null : p?.fsSize ?? device.size,
         parents: [],
         uuid: p?.uuid ?? '',
       });

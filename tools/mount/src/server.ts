@@ -62,6 +62,8 @@ export interface Server {
 const MAX_INO = 0xffffffff;
 /** Paths whose stat the server keeps (a read-only guest never changes). */
 const STAT_CACHE_MAX = 200_000;
+/** Names kept in the directory-listing cache (all directories together). */
+const DIR_CACHE_NAMES_MAX = 200_000;
 /** Bytes a worker reads ahead at once for the kernel's (at most 128 KiB) reads. */
 export const READ_CHUNK = 1 << 20;
 /** Read-ahead pieces kept (READ_CHUNK each): 32 MiB at most. */
@@ -113,6 +115,10 @@ export function createServer(o: ServerOptions): Server {
     statCache.set(path, st);
   };
 
+  // Directory listings by path (names and the filler's stats), bounded by the names they hold.
+  const dirCache = new Map<string, { names: string[]; stats: object[] }>();
+  let dirCacheNames = 0;
+
   // Read-ahead pieces by (path, index): a read-only guest never changes. Bounded, oldest out.
   const chunks = new Map<string, Promise<Reply>>();
   const chunkKey = (path: string, i: number) => `${i}\0${path}`;
@@ -148,16 +154,21 @@ export function createServer(o: ServerOptions): Server {
       });
     },
     readdir(path: string, cb: Cb) {
+      // The kernel (libfuse 2.9) asks again at every opendir: answered from the cache.
+      const c = dirCache.get(path);
+      if (c) return cb(0, c.names, c.stats);
       pool.request({ op: 'readdir', path }).then((r) => {
         if (r.errno) return cb(failed(path, r));
         const d = r.result as DirReply;
         // Stats for the filler carry only what FUSE 2.9 uses there: st_ino and the type bits.
-        const stats = new Array(d.names.length);
+        const stats = new Array(d.names.length + 2);
+        stats[0] = { mode: 0o040000, mtime: 0, atime: 0, ctime: 0 };
+        stats[1] = stats[0];
         const m = d.meta;
         const dir = path === '/' ? '' : path;
         for (let i = 0; i < d.names.length; i++) {
           const k = i * STAT_FIELDS;
-          stats[i] = { ino: inoOf(m[k], m[k + 1]), mode: m[k + 2], mtime: 0, atime: 0, ctime: 0 };
+          stats[i + 2] = { ino: inoOf(m[k], m[k + 1]), mode: m[k + 2], mtime: 0, atime: 0, ctime: 0 };
           if (!Number.isNaN(m[k + 3])) {
             cacheStat(`${dir}/${d.names[i]}`, toStat({
               mountId: m[k], ino: m[k + 1], mode: m[k + 2], nlink: m[k + 3], uid: m[k + 4], gid: m[k + 5], size: m[k + 6],
@@ -165,7 +176,16 @@ export function createServer(o: ServerOptions): Server {
             }));
           }
         }
-        cb(0, ['.', '..', ...d.names], [{ mode: 0o040000, mtime: 0, atime: 0, ctime: 0 }, { mode: 0o040000, mtime: 0, atime: 0, ctime: 0 }, ...stats]);
+        const names = ['.', '..', ...d.names];
+        if (dirCacheNames + names.length > DIR_CACHE_NAMES_MAX) {
+          dirCache.clear();
+          dirCacheNames = 0;
+        }
+        if (names.length <= DIR_CACHE_NAMES_MAX) {
+          dirCache.set(path, { names, stats });
+          dirCacheNames += names.length;
+        }
+        cb(0, names, stats);
       });
     },
     readlink(path: string, cb: Cb) {

@@ -66,6 +66,9 @@ async function rpmApplications(t: TreeAccess, warn: (m: string) => void): Promis
         warn(e.message.startsWith(file) ? e.message : `${file}: ${e.message}`);
         return [];
       }
+      // SQLite in WAL mode: changes not yet checkpointed live in rpmdb.sqlite-wal (not read).
+      const wal = name === 'rpmdb.sqlite' ? t.size(`${file}-wal`) : null;
+      if (wal) warn(`${file}-wal: ${wal} bytes of database changes not yet checkpointed are not read`);
       return rpmBlobApplications(blobs, file, warn);
     }
   }

@@ -8,9 +8,9 @@ import { GuestkitError } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import { COMPRESSION_ZLIB, COMPRESSION_ZSTD } from './header.js';
 import { walkZstdFrame } from './zstd-frame.js';
-import { inflateOnWorker, inflateWorkers } from './inflate-pool.js';
+import { inflateOnWorker, inflatePoolStarted, inflateWorkers } from './inflate-pool.js';
 
-/** Fewer compressed clusters than this in one batch are inflated on the calling thread. */
+/** Until the pool runs, fewer compressed clusters than this in a batch are inflated here. */
 export const MIN_PARALLEL_CLUSTERS = 4;
 
 /** A compressed cluster read from the file, waiting to be decompressed into `out`. */
@@ -63,6 +63,9 @@ function checkInflated(r: Uint8Array, out: Uint8Array, what: string): void {
 class OutputFull {}
 
 export class ClusterDecompressor {
+  /** Worker that gets the next batch (round robin). */
+  private nextWorker = 0;
+
   constructor(
     readonly compressionType: number,
     readonly clusterSize: number,
@@ -80,22 +83,24 @@ export class ClusterDecompressor {
 
   /**
    * Decompress a batch of clusters, several at a time on the inflate worker pool when it is
-   * worth it (zlib, at least MIN_PARALLEL_CLUSTERS), else here. Same checks and errors as
-   * decompress(). The sources' buffers may be transferred away (unusable afterwards).
+   * worth it (zlib, and at least MIN_PARALLEL_CLUSTERS or the pool already running), else
+   * here. Same checks and errors as decompress(). The sources' buffers may be transferred
+   * away (unusable afterwards).
    */
   async decompressBatch(items: PendingCluster[]): Promise<void> {
-    if (this.compressionType !== COMPRESSION_ZLIB || items.length < MIN_PARALLEL_CLUSTERS) {
+    if (this.compressionType !== COMPRESSION_ZLIB || (items.length < MIN_PARALLEL_CLUSTERS && !inflatePoolStarted())) {
       for (const it of items) this.decompress(it.src, it.out, it.what);
       return;
     }
-    const workers = Math.min(inflateWorkers(), items.length);
+    // Batches of at least two clusters, on the next workers in turn.
+    const workers = Math.min(inflateWorkers(), Math.ceil(items.length / 2));
     const per = Math.ceil(items.length / workers);
     const batches: Promise<void>[] = [];
     for (let w = 0; w < workers; w++) {
       const part = items.slice(w * per, (w + 1) * per);
       if (part.length === 0) continue;
       batches.push(
-        inflateOnWorker(w, part.map((it) => it.src), this.clusterSize).then((results) => {
+        inflateOnWorker(this.nextWorker++, part.map((it) => it.src), this.clusterSize).then((results) => {
           part.forEach((it, i) => {
             const r = results[i];
             if (!(r instanceof Uint8Array)) throw inflateError(r, it.out.length, it.what);

@@ -28,8 +28,11 @@ import { ClusterDecompressor, compressedDescriptor, type PendingCluster } from '
 /** Decompressed clusters kept for reads that come back to them (at least one cluster). */
 export const COMPRESSED_CACHE_BYTES = 8 * 1024 * 1024;
 
-/** Bytes of a preadAsync walked before waiting for the previous window's inflates. */
-export const ASYNC_WINDOW = 4 * 1024 * 1024;
+/** Bytes of a preadAsync walked (data clusters read, compressed ones sent off) at a time. */
+export const ASYNC_WINDOW = 1024 * 1024;
+
+/** Windows whose compressed clusters may be inflating while the next window is walked. */
+export const ASYNC_WINDOWS_PENDING = 3;
 
 /** Subclusters per cluster with Extended L2 Entries. */
 export const SUBCLUSTERS = 32;
@@ -270,8 +273,8 @@ export class Qcow2Device implements BlockDevice {
   /**
    * pread whose whole compressed clusters are inflated in batches on worker threads
    * (inflate-pool.ts) while the main thread reads the data clusters around them. The range is
-   * walked in windows of ASYNC_WINDOW bytes; at most two windows' clusters are pending at
-   * once, which bounds the memory in flight for any buffer size.
+   * walked in windows of ASYNC_WINDOW bytes; at most ASYNC_WINDOWS_PENDING windows' clusters
+   * are pending at once, which bounds the memory in flight for any buffer size.
    */
   async preadAsync(buf: Uint8Array, pos: number): Promise<number> {
     if (pos >= this.size || buf.length === 0) return this.readRange(buf, pos, undefined);
@@ -286,7 +289,7 @@ export class Qcow2Device implements BlockDevice {
         p.catch(() => {}); // awaited below; a rejection before then is not "unhandled"
         pending.push(p);
       }
-      if (pending.length > 1) await pending.shift();
+      if (pending.length > ASYNC_WINDOWS_PENDING) await pending.shift();
       w += n;
     }
     await Promise.all(pending);

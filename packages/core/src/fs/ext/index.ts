@@ -27,6 +27,7 @@ import { LruCache } from './cache.js';
 import {
   COMPAT_DIR_INDEX,
   COMPAT_HAS_JOURNAL,
+  INCOMPAT_CASEFOLD,
   INCOMPAT_FILETYPE,
   INCOMPAT_RECOVER,
   RO_COMPAT_METADATA_CSUM,
@@ -84,6 +85,7 @@ import { recoverJournal, type OverlayEntry } from './journal/recovery.js';
 import { scanFastCommits, type FcOp } from './journal/fast-commit.js';
 import { FcMapper, replayFastCommits, type FcDirState, type FcInodeState } from './journal/fast-commit-replay.js';
 import { extStatfs } from './statfs.js';
+import { casefoldName, EXT4_ENC_UTF8_12_1 } from './casefold.js';
 
 export interface ExtOpenOptions {
   /** Replay the journal into an in-memory overlay when recovery is needed (default true). */
@@ -167,6 +169,8 @@ export class ExtFs implements Filesystem, ExtContext {
   private slabUsed = 0;
   private statfsCache?: StatFs;
   private readonly dirOpts: DirParseOptions;
+  /** Casefolded directories fold names: the casefold feature with the utf8-12.1 encoding. */
+  private readonly casefoldEncoding: boolean;
 
   constructor(dev: BlockDevice, opts: ExtOpenOptions = {}) {
     this.device = dev;
@@ -187,6 +191,10 @@ export class ExtFs implements Filesystem, ExtContext {
       this.addWarning(`${this.where}: filesystem claims ${fsBytes} bytes but the device has ${dev.size}; reads past the end will fail`);
     }
     this.dirOpts = { blockSize: sb.blockSize, filetype: hasIncompat(sb, INCOMPAT_FILETYPE), inodesCount: sb.s_inodes_count };
+    this.casefoldEncoding = hasIncompat(sb, INCOMPAT_CASEFOLD) && sb.s_encoding === EXT4_ENC_UTF8_12_1;
+    if (hasIncompat(sb, INCOMPAT_CASEFOLD) && !this.casefoldEncoding) {
+      this.addWarning(`${this.where}: unknown filename encoding ${sb.s_encoding}: casefolded directories are searched by exact name`);
+    }
 
     if (hasIncompat(sb, INCOMPAT_RECOVER)) this.loadJournal(opts.replayJournal !== false);
   }
@@ -752,12 +760,15 @@ export class ExtFs implements Filesystem, ExtContext {
     }
     const candidates = encodeNameCandidates(name).filter((b) => b.length <= EXT4_NAME_LEN);
     if (candidates.length === 0) return null;
-    const casefold = (i.i_flags & EXT4_CASEFOLD_FL) !== 0;
-    const folded = casefold ? foldName(name) : '';
+    // A casefolded directory (ext4_match with IS_CASEFOLDED): names compare by their utf8
+    // casefolding; a name that is not valid UTF-8 compares by its bytes.
+    const casefold = (i.i_flags & EXT4_CASEFOLD_FL) !== 0 && this.casefoldEncoding;
+    const folded = casefold ? casefoldName(candidates[0]) : null;
     const match = (buf: Uint8Array, nameOff: number, nameLen: number) => {
-      if (casefold) return foldName(decodeName(buf, nameOff, nameLen)) === folded;
       for (const w of candidates) if (nameEquals(buf, nameOff, nameLen, w)) return true;
-      return false;
+      if (!folded) return false;
+      const f = casefoldName(buf.subarray(nameOff, nameOff + nameLen));
+      return f ? f.length === folded.length && nameEquals(f, 0, f.length, folded) : nameEquals(buf, nameOff, nameLen, folded);
     };
 
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
@@ -785,8 +796,10 @@ export class ExtFs implements Filesystem, ExtContext {
       });
       return parent;
     }
-    if (i.i_flags & EXT4_INDEX_FL && hasCompat(this.sb, COMPAT_DIR_INDEX) && !casefold && !(i.i_flags & EXT4_ENCRYPT_FL)) {
-      const r = this.htreeLookup(c, candidates, match);
+    if (i.i_flags & EXT4_INDEX_FL && hasCompat(this.sb, COMPAT_DIR_INDEX) && !(i.i_flags & EXT4_ENCRYPT_FL)) {
+      // ext4fs_dirhash: a casefolded directory hashes the folded name (its bytes if invalid).
+      const hashed = casefold ? [folded ?? candidates[0], ...candidates.slice(1)] : candidates;
+      const r = this.htreeLookup(c, hashed, match);
       if (r !== undefined) return r;
     }
     this.stats.linearLookups++;
@@ -954,7 +967,3 @@ export class ExtFs implements Filesystem, ExtContext {
 const parsedDx = new WeakMap<Uint8Array, DxNode | string>();
 const verifiedLeaves = new WeakSet<Uint8Array>();
 
-/** Case folding for casefolded directories (approximates the kernel's utf8 NFD + casefold). */
-function foldName(s: string): string {
-  return s.normalize('NFD').toLowerCase();
-}

@@ -129,6 +129,8 @@ export class FatFilesystem implements Filesystem {
   private readonly rootRegion?: { start: number; bytes: number };
   private readonly nodes = new Map<number, Node>();
   private readonly dirCache = new Map<number, Listed[]>();
+  /** Folded long and 8.3 names → first entry with that name, per cached listing (lookup). */
+  private readonly nameIndex = new WeakMap<Listed[], Map<string, Listed>>();
   private readonly root: Node;
   private statfsCache?: StatFs;
 
@@ -467,10 +469,19 @@ export class FatFilesystem implements Filesystem {
     // default iocharset), against the long name and the 8.3 alias alike; first match wins.
     const want = asciiFold(name.replace(/\.+$/, ''));
     if (!want) return null;
-    for (const l of this.listing(d)) {
-      if (asciiFold(l.name) === want || asciiFold(l.shortName) === want) return this.remember(l.node).ino;
+    // A name index per cached listing: a linear scan per lookup made walking a large (or
+    // hostile, garbage-filled) directory quadratic (issue 7 bit-flip campaign, fat16).
+    const listing = this.listing(d);
+    let index = this.nameIndex.get(listing);
+    if (!index) {
+      index = new Map();
+      for (const l of listing) {
+        for (const k of [asciiFold(l.name), asciiFold(l.shortName)]) if (!index.has(k)) index.set(k, l);
+      }
+      this.nameIndex.set(listing, index);
     }
-    return null;
+    const l = index.get(want);
+    return l ? this.remember(l.node).ino : null;
   }
 
   *readdir(dirIno: number): Iterable<DirEntry> {
