@@ -16,7 +16,7 @@ import { closeSync, existsSync, openSync, rmSync, writeSync, writeFileSync } fro
 import { cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { median, timeOnce } from './_timing.mjs';
+import { median, timeQuick as timeOnce } from './_lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -159,7 +159,7 @@ How each treats what is not data:
   starts 16 bytes past a page boundary, several times slower from the page cache (the "plain
   Uint8Array" row). \`readAsync\` walks each read in 1 MiB windows: the main thread reads a
   window's data clusters and the compressed bytes of its whole compressed clusters, and sends
-  those to a pool of worker threads (as many as CPUs, at most 4; started at the first read
+  those to a pool of worker threads (one per CPU but the main thread's, at least 1, at most 4; started at the first read
   with several compressed clusters) in one message per window, then goes on with the next
   window while up to 3 windows inflate; synchronous \`pread\` (what the filesystem readers use)
   inflates them one after another on the main thread.

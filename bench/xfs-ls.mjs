@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSection } from './section.mjs';
-import { root, RUNS, runCases, resultTable, load, machineLine, walkChild, guestkitCases, virtLsCase, nodeStartupCase, cpuNet } from './lib.mjs';
+import { root, RUNS, runCases, resultTable, load, machineLine, walkChild, guestkitCases, virtLsCase, nodeStartupCase, cpuNet } from './_lib.mjs';
 
 const imageDir = join(root, 'images', 'out', 'xfs-images');
 

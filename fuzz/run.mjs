@@ -87,7 +87,7 @@ async function bundle(outfile, entry) {
     format: 'cjs',
     target: 'node20',
     plugins: [alias],
-    external: ['fuse-native', 'sql.js', 'esbuild'],
+    external: ['fuse-native', 'esbuild'],
     logLevel: 'error',
     sourcemap: 'inline',
   });

@@ -5,8 +5,8 @@
 // sign, the ﬁ ligature, İ (folds to i + U+0307) and dotless ı (does not fold to i), a
 // zero-width space (ignorable), a Hangul syllable vs its conjoining jamo, combining marks in
 // non-canonical order, and U+A7C0 (assigned in Unicode 14: no folding in utf8-12.1).
-// lookups.json: the names test/ext-casefold looks up; the kernel's answers are in
-// packages/core/test/ext-casefold.kernel.json.
+// lookups.json (and /lookups.oct in the image): the names test/ext-casefold looks up; the
+// kernel's answers are in packages/core/test/ext-casefold.kernel.json.
 // (libext2fs cannot link a name that is not valid UTF-8 into a casefolded directory, so
 // there is none here.)
 
@@ -56,5 +56,11 @@ export default {
     const htree = debugfsScript(img, ['htree /ci'], { write: false });
     if (!/Root node dump/.test(htree)) throw new Error(`${img}: /ci is not indexed`);
     writeFileSync(join(out, 'lookups.json'), JSON.stringify(CASEFOLD_LOOKUPS));
+    // The same names, octal-escaped for the shell's printf, in /lookups.oct: what the kernel
+    // oracle (packages/core/test/ext-casefold-kernel.mjs) looks up, read from the image itself.
+    const octal = (s) => [...Buffer.from(s)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    writeFileSync(join(out, 'lookups.oct'), CASEFOLD_LOOKUPS.map(octal).join('\n') + '\n');
+    debugfsScript(img, [`write ${join(out, 'lookups.oct')} lookups.oct`]);
+    e2fsck(['-fn'], img);
   },
 };

@@ -12,8 +12,11 @@
 //      and lists every file: kernel.txt ("./path mode:uid:size:nlink sha256-or-dash", the mode
 //      in hex as stat %f prints it, sorted).
 // The recipe fails if the kernel did not leave fast-commit records of every kind in the log.
-// fsck.log: what `e2fsck -fy` made of a copy (1.47.0: "Superblock checksum does not match
-// superblock while trying to re-open", the replay left unfinished).
+// fsck.log: what `e2fsck -fy` made of a copy. e2fsprogs 1.47.0 cannot be the oracle: its
+// fast-commit replay stops with 'Error "No free space in the directory" encountered in
+// function ext4_fc_handle_link_and_create' (a file created in a directory the same fast
+// commits created) and "Superblock checksum does not match superblock while trying to
+// re-open", exit 12, leaving the replay unfinished.
 
 import { join } from 'node:path';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';

@@ -118,7 +118,9 @@ function nothingLost(tally) {
     for (const [tool, t] of Object.entries(tally)) {
       lines.push(`| ${tool} | ${t.kills + t.finishedFirst} | ${t.kills} | ${t.finishedFirst} | ${t.oldKept} | ${t.newComplete} | ${t.tempsLeft} |`);
     }
-    lines.push('', '(copy-out: "left as before" counts runs that ended with part of the tree copied.)');
+    lines.push('', '(copy-out: "left as before" counts runs that ended with part of the tree copied. A tool with',
+      'no temporary file left had no kill land during its final write in that run: the merge itself',
+      'takes most of win-reg\'s time.)');
   }
   return lines.join('\n');
 }

@@ -62,6 +62,9 @@ export function walkFs(core, fs, hooks = noHooks, errors = [], opts = {}) {
   const visit = (ino, depth) => {
     if (seen.has(ino) || depth > WALK.maxDepth) return;
     seen.add(ino);
+    // Each directory is finished (entries stat'ed, looked up, read) before its subdirectories
+    // are entered, as ls -lR, find and the guest view's walk do.
+    const subdirs = [];
     guard(() => {
       for (const e of fs.readdir(ino)) {
         if (++entries > maxEntries) return;
@@ -69,7 +72,7 @@ export function walkFs(core, fs, hooks = noHooks, errors = [], opts = {}) {
           const st = fs.stat(e.ino);
           for (const n of fs.listxattr(e.ino)) fs.getxattr(e.ino, n);
           if (fs.lookup(ino, e.name) === null) return;
-          if (e.type === 'dir') visit(e.ino, depth + 1);
+          if (e.type === 'dir') subdirs.push(e.ino);
           else if (e.type === 'symlink') fs.readlink(e.ino);
           else if (e.type === 'file') {
             hooks.phase('data');
@@ -90,6 +93,7 @@ export function walkFs(core, fs, hooks = noHooks, errors = [], opts = {}) {
         });
       }
     });
+    for (const d of subdirs) visit(d, depth + 1);
   };
   guard(() => fs.stat(fs.rootIno));
   visit(fs.rootIno, 0);

@@ -66,7 +66,7 @@ const result = await build({
   format: 'cjs',
   target: 'node20',
   charset: 'ascii',
-  external: ['fuse-native', 'sql.js', 'fast-xml-parser'],
+  external: ['fuse-native', 'fast-xml-parser'],
   define: { 'import.meta.url': '__gkImportMetaUrl', 'import.meta.resolve': '__gkImportMetaResolve' },
   banner: { js: banner },
   logLevel: 'warning',

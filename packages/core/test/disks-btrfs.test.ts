@@ -3,17 +3,15 @@
 // btrfsvol:DEVICE/PATH entries. Images: btrfs-guestfs (filled by Linux in the appliance).
 
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiskSet } from '../src/disks.js';
 import type { Filesystem } from '../src/fs/vfs.js';
-import { setWarningSink } from '../src/warn.js';
+import type { BtrfsFilesystem } from '../src/fs/btrfs/index.js';
+import { resolve, sha256Of, warnings } from './btrfs-helpers.js';
 import { ensureImage } from '../../../test/helpers/images.js';
 
 let dir = '';
-const warnings: string[] = [];
-setWarningSink((m) => warnings.push(m));
 const open: DiskSet[] = [];
 
 beforeAll(() => {
@@ -30,28 +28,11 @@ function disks(...files: string[]): DiskSet {
   return d;
 }
 
-function lookupPath(fs: Filesystem, path: string): number {
-  let ino = fs.rootIno;
-  for (const c of path.split('/').filter(Boolean)) {
-    const next = fs.lookup(ino, c);
-    if (next === null) throw new Error(`${path}: ${c} not found`);
-    ino = next;
-  }
-  return ino;
-}
-
+/** sha256 of the file at `path` through the reader the disk set opened. */
 function sha256(fs: Filesystem, path: string): string {
-  const ino = lookupPath(fs, path);
-  const size = fs.stat(ino).size;
-  const h = createHash('sha256');
-  const buf = new Uint8Array(1 << 20);
-  for (let pos = 0; pos < size;) {
-    const n = fs.read(ino, buf, pos);
-    if (n === 0) break;
-    h.update(buf.subarray(0, n));
-    pos += n;
-  }
-  return h.digest('hex');
+  const b = fs as BtrfsFilesystem;
+  const ino = resolve(b, path);
+  return sha256Of(b, ino, b.stat(ino).size);
 }
 
 /** sha256 of each file as the kernel read it (btrfs-guestfs's oracle). */

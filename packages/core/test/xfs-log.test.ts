@@ -104,7 +104,7 @@ describe('xfs log recovery (v5) against the kernel', () => {
       expect(createHash('sha256').update(readAll(fs, resolve(fs, p))).digest('hex'), p).toBe(sha);
     }
     expect(Buffer.from(fs.getxattr(resolve(fs, 'new/n1'), 'user.note')!).toString()).toBe('logged');
-    expect(readFileSync(join(dir, 'dirty-v5.oracle.xattr'), 'utf8')).toMatch(/# file: \.\/new\/n1\nuser\.note=0x6c6f67676564/);
+    expect(readFileSync(join(dir, 'dirty-v5.oracle.xattr'), 'utf8')).toMatch(/# file: (\.\/)?new\/n1\nuser\.note=0x6c6f67676564/);
     const [, blocks, bfree, , files, ffree] = readFileSync(join(dir, 'dirty-v5.oracle.statvfs'), 'utf8').trim().split(' ').map(Number);
     const s = fs.statfs();
     expect([s.blocks, s.bfree, s.files, s.ffree]).toEqual([blocks, bfree, files, ffree]);

@@ -48,7 +48,8 @@ let slots: Slot[] | undefined;
 let nextId = 0;
 
 function startPool(): Slot[] {
-  const n = Math.max(1, Math.min(INFLATE_WORKERS_MAX, availableParallelism()));
+  // One CPU is the main thread's, which reads the data clusters meanwhile.
+  const n = Math.max(1, Math.min(INFLATE_WORKERS_MAX, availableParallelism() - 1));
   const pool: Slot[] = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker(WORKER_SOURCE, { eval: true });

@@ -454,7 +454,7 @@ export class BtrfsFilesystem implements Filesystem {
         if (++n > LIMITS.maxDirEntries) throw new GuestkitError('LIMIT', `btrfs directory ${dir.oid}: more than ${LIMITS.maxDirEntries} entries`);
         const target = this.entryTarget(dir, d.location, d.name);
         yield {
-          name: Buffer.from(d.name).toString('utf8'),
+          name: Buffer.from(d.name.buffer, d.name.byteOffset, d.name.length).toString('utf8'), // (a view: no copy)
           ino: this.handle(target),
           type: d.location.type === BTRFS_ROOT_ITEM_KEY ? 'dir' : ftToFileType(d.type),
         };

@@ -22,7 +22,7 @@ import {
   type Stat,
   type StatFs,
 } from '../vfs.js';
-import type { ExtContext, Run } from './context.js';
+import { MAX_LBLK, type ExtContext, type Run } from './context.js';
 import { LruCache } from './cache.js';
 import {
   COMPAT_DIR_INDEX,
@@ -555,6 +555,16 @@ export class ExtFs implements Filesystem, ExtContext {
     const end = pos + dst.length;
     let lblk = Math.floor(pos / bs);
     const endLblk = Math.ceil(end / bs);
+    // No extent or block map addresses a block at or past 2^32: what an i_size beyond that
+    // covers is a hole (and block numbers up there would lose precision as doubles, where
+    // `lblk += len` stops advancing).
+    if (endLblk > MAX_LBLK) {
+      const holeFrom = Math.max(pos, MAX_LBLK * bs);
+      dst.subarray(holeFrom - pos).fill(0);
+      if (holeFrom === pos) return;
+      dst = dst.subarray(0, holeFrom - pos);
+      return this.readData(c, dst, pos);
+    }
     // Each run covers at least one block: bounded by the blocks of dst.
     while (lblk < endLblk) {
       let r = m.map(lblk, endLblk - lblk);
@@ -641,9 +651,10 @@ export class ExtFs implements Filesystem, ExtContext {
    * Directory blocks as (lblk, buffer) chunks: each contiguous run (up to DIR_READ_CHUNK)
    * comes in one pread. No read-ahead: directories are spread over the block groups (the
    * Orlov allocator), so neighbouring blocks are rarely the next directory. Holes are
-   * skipped.
+   * skipped. With `reuse`, every chunk is read into the same buffer (this.dirScratch): the
+   * caller must be done with a chunk before asking for the next.
    */
-  private *dirChunks(c: CachedInode): Generator<{ lblk: number; buf: Uint8Array; count: number }> {
+  private *dirChunks(c: CachedInode, reuse = false): Generator<{ lblk: number; buf: Uint8Array; count: number }> {
     const i = c.inode;
     const bs = this.sb.blockSize;
     const nblocks = Math.ceil(i.i_size / bs);
@@ -656,7 +667,8 @@ export class ExtFs implements Filesystem, ExtContext {
       const r = m.map(lblk, nblocks - lblk);
       if (r.pblk >= 0 && !r.unwritten) {
         const len = Math.min(r.len, chunkBlocks);
-        const buf = new Uint8Array(len * bs);
+        if (reuse && this.dirScratch.length < len * bs) this.dirScratch = new Uint8Array(chunkBlocks * bs);
+        const buf = reuse ? this.dirScratch.subarray(0, len * bs) : new Uint8Array(len * bs);
         this.readPhysBlocks(buf, r.pblk, len, `directory inode ${i.ino} blocks ${lblk}..${lblk + len - 1}`);
         yield { lblk, buf, count: len };
         lblk += len;
@@ -692,9 +704,9 @@ export class ExtFs implements Filesystem, ExtContext {
 
   /**
    * All entries of a directory, read eagerly: each contiguous run of blocks (up to
-   * DIR_READ_CHUNK) in one pread into a reused buffer, names decoded as they are found, so a
-   * listing allocates only the entries it returns. Holes are skipped; htree interior blocks
-   * are not entries.
+   * DIR_READ_CHUNK) in one pread into a reused buffer (see dirChunks), names decoded as they
+   * are found, so a listing allocates only the entries it returns. htree interior blocks are
+   * not entries.
    */
   readdir(dirIno: number): DirEntry[] {
     const fc = this.fcDirs?.get(dirIno);
@@ -720,28 +732,13 @@ export class ExtFs implements Filesystem, ExtContext {
       return out;
     }
     const bs = this.sb.blockSize;
-    const nblocks = Math.ceil(i.i_size / bs);
-    const m = this.mapper(c);
-    const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
-    let lblk = 0;
-    // Each step covers at least one block (holes skipped whole): bounded by nblocks.
-    while (lblk < nblocks) {
-      const r = m.map(lblk, nblocks - lblk);
-      if (r.pblk < 0 || r.unwritten) {
-        lblk += r.len;
-        continue;
+    for (const ch of this.dirChunks(c, true)) {
+      for (let k = 0; k < ch.count; k++) {
+        const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
+        if (ch.lblk + k > 0 && isDxNodeBlock(blk)) continue;
+        this.verifyLeaf(blk, i, ch.lblk + k);
+        this.collect(ch.buf, k * bs, (k + 1) * bs, dirIno, `block ${ch.lblk + k}`, out);
       }
-      const len = Math.min(r.len, chunkBlocks);
-      if (this.dirScratch.length < len * bs) this.dirScratch = new Uint8Array(len * bs);
-      const buf = this.dirScratch;
-      this.readPhysBlocks(buf.subarray(0, len * bs), r.pblk, len, `directory inode ${i.ino} blocks ${lblk}..${lblk + len - 1}`);
-      for (let k = 0; k < len; k++) {
-        const blk = buf.subarray(k * bs, (k + 1) * bs);
-        if (lblk + k > 0 && isDxNodeBlock(blk)) continue;
-        this.verifyLeaf(blk, i, lblk + k);
-        this.collect(buf, k * bs, (k + 1) * bs, dirIno, `block ${lblk + k}`, out);
-      }
-      lblk += len;
     }
     return out;
   }

@@ -16,6 +16,19 @@ import {
   type Superblock,
 } from './superblock.js';
 import { EXT4_NAME_LEN } from './dir.js';
+import { GuestkitError } from '../../errors.js';
+
+/**
+ * With bigalloc and no recorded s_overhead_clusters, the overhead is counted group by group over
+ * every group (quadratic, as the kernel's count_overhead): past this many groups statfs refuses
+ * (LIMIT) instead of running for minutes (fuzz target ext found the hang).
+ */
+export const MAX_BIGALLOC_OVERHEAD_GROUPS = 4096;
+/**
+ * Groups statfs walks at all (4M: 512 TiB with 4 KiB blocks); a hostile 64-bit block count gave
+ * 2^49 groups (fuzz target ext: a hang). Past it statfs refuses with LIMIT.
+ */
+export const MAX_STATFS_GROUPS = 1 << 22;
 
 /** Metadata clusters of group `grp` (count_overhead). */
 function countOverhead(sb: Superblock, grp: number, groups: (g: number) => GroupDesc): number {
@@ -77,6 +90,9 @@ export function calculateOverhead(sb: Superblock, groups: (g: number) => GroupDe
   if (hasRoCompat(sb, RO_COMPAT_BIGALLOC) && sb.s_overhead_clusters > 0 && sb.s_overhead_clusters <= sb.s_blocks_count) {
     return sb.s_overhead_clusters;
   }
+  if (hasRoCompat(sb, RO_COMPAT_BIGALLOC) && sb.groupCount > MAX_BIGALLOC_OVERHEAD_GROUPS) {
+    throw new GuestkitError('LIMIT', `ext4 statfs: ${sb.groupCount} bigalloc block groups without s_overhead_clusters (counting their overhead is quadratic; limit ${MAX_BIGALLOC_OVERHEAD_GROUPS})`);
+  }
   let overhead = Math.floor(sb.s_first_data_block / ratio);
   for (let g = 0; g < sb.groupCount; g++) overhead += countOverhead(sb, g, groups);
   overhead += Math.ceil(journalBlocks / ratio);
@@ -84,6 +100,9 @@ export function calculateOverhead(sb: Superblock, groups: (g: number) => GroupDe
 }
 
 export function extStatfs(sb: Superblock, groups: (g: number) => GroupDesc, journalBlocks: number): StatFs {
+  if (sb.groupCount > MAX_STATFS_GROUPS) {
+    throw new GuestkitError('LIMIT', `ext4 statfs: ${sb.groupCount} block groups (limit ${MAX_STATFS_GROUPS})`);
+  }
   const ratio = 2 ** sb.clusterBits;
   const overhead = calculateOverhead(sb, groups, journalBlocks);
   let freeClusters = 0;

@@ -671,10 +671,10 @@ export class NtfsFilesystem implements Filesystem {
         : -Math.log2(this.boot.mftEntrySize / this.boot.clusterSize);
       const lcnBitmap = this.file(FILE_BITMAP).stream(this.vol, AT.DATA);
       if (!lcnBitmap) throw new GuestkitError('CORRUPT', 'MFT entry 6 ($Bitmap): no $DATA attribute');
-      const bfree = this.countFree(lcnBitmap);
+      const bfree = this.countFree(lcnBitmap, this.boot.clusterSize, '$Bitmap');
       const mftBitmap = this.file(FILE_MFT).stream(this.vol, AT.BITMAP);
       if (!mftBitmap) throw new GuestkitError('CORRUPT', 'MFT entry 0 ($MFT): no $BITMAP attribute');
-      const freeRecords = this.countFree(mftBitmap) + (mftBitmap.allocatedSize - mftBitmap.size) * 8;
+      const freeRecords = this.countFree(mftBitmap, this.boot.mftEntrySize, '$MFT:$BITMAP') + (mftBitmap.allocatedSize - mftBitmap.size) * 8;
       // ntfs-3g's statvfs: free inodes = free clusters' worth of MFT entries + free MFT entries.
       const onFree = bits >= 0 ? bfree * 2 ** bits : Math.floor(bfree / 2 ** -bits);
       const files = mftBitmap.allocatedSize * 8 + onFree;
@@ -694,11 +694,21 @@ export class NtfsFilesystem implements Filesystem {
     return { ...this.statfsCache };
   }
 
-  private countFree(s: DataStream): number {
+  /**
+   * Clear bits of a bitmap whose bits stand for `unit`-byte pieces of the volume (clusters, MFT
+   * entries). A bitmap describing more pieces than the device holds (plus a cluster of padding)
+   * is refused: a hostile size over sparse runs would otherwise be counted for hours.
+   */
+  private countFree(s: DataStream, unit: number, what: string): number {
+    const most = Math.ceil(this.device.size / unit / 8) + this.boot.clusterSize;
+    if (s.size > most) {
+      throw new GuestkitError('CORRUPT', `${what}: bitmap of ${s.size} bytes describes more than the ${this.device.size}-byte device holds`);
+    }
     let free = 0;
     const chunk = new Uint8Array(Math.min(BITMAP_CHUNK, Math.max(1, s.size)));
     for (let pos = 0; pos < s.size; pos += chunk.length) {
       const n = s.read(chunk, pos);
+      if (n === 0) break;
       free += countFreeBits(chunk.subarray(0, n));
     }
     return free;

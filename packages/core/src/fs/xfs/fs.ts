@@ -1,7 +1,7 @@
 // A read-only XFS filesystem behind the Filesystem interface (fs/vfs.ts): superblock and
 // geometry, inode number → (AG, block, offset) decoding, inode forks, file data through the
 // block map (holes and unwritten extents read as zeros), directories, symlinks, attributes,
-// statfs, and the log state (a dirty log is reported, not replayed). Metadata blocks and
+// statfs, and the log (a dirty log is replayed into memory, log-recover.ts). Metadata blocks and
 // inodes go through small bounded caches; file data is read straight into the caller's buffer.
 
 import type { BlockDevice } from '../../block/device.js';

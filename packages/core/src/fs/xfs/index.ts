@@ -1,8 +1,9 @@
 // Native read-only XFS (v4 and v5): openXfs() gives the Filesystem interface of fs/vfs.ts.
 // One on-disk structure per module: superblock, agheader, dinode, bmbt, dir2-sf, dir2-data,
 // dir2-block, dir2-leaf, dir2-node, attr-sf, attr-leaf, attr-remote, symlink, log; the
-// readers that combine them: dir (five directory forms), attr (three attribute forms), statfs
-// and fs (the filesystem).
+// readers that combine them: dir (five directory forms), attr (three attribute forms), statfs,
+// log-recover (log replay into an in-memory overlay, read through replay-device) and fs (the
+// filesystem).
 
 import type { BlockDevice } from '../../block/device.js';
 import type { Filesystem } from '../vfs.js';

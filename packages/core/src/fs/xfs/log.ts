@@ -5,7 +5,7 @@
 // unmount record (one xlog_op_header flagged XLOG_UNMOUNT_TRANS) that ends at the head means
 // clean; otherwise its h_tail_lsn is where recovery would start (XFS Algorithms & Data
 // Structures, "Journaling Log"; libxfs/xfs_log_format.h; the kernel's xlog_find_head and
-// xlog_check_unmount_rec). Replay itself is not implemented.
+// xlog_check_unmount_rec). Replay is log-recover.ts.
 
 import type { Bytes } from '../../bytes.js';
 

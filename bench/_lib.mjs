@@ -1,4 +1,5 @@
-// The timing harness of the walk benchmarks (bench/ntfs-ls.mjs, xfs-ls.mjs, btrfs-ls.mjs):
+// The shared timing harness of the benchmarks (walks: ntfs-ls, xfs-ls, btrfs-ls; timeQuick and
+// median: qcow2-read, startup). run.mjs skips files whose name starts with "_":
 //   - each case runs under /usr/bin/time (wall, user + sys CPU, peak RSS), output to a file
 //     whose lines are counted;
 //   - the cases run interleaved (run 1 of every case, then run 2...), so a load change on this
@@ -23,7 +24,25 @@ export const GUESTFS_RUNS = Number(process.env.BENCH_GUESTFS_RUNS ?? 1);
 /** The case that measures node's start-up alone. */
 export const nodeStartupCase = () => ({ name: 'node -e 0 (node start-up alone)', cmd: process.execPath, args: ['-e', '0'], runs: RUNS, startup: true });
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Median (the mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Run `argv` once, stdout to /dev/null, under bash's `time` (getrusage of the children:
+ * millisecond resolution, CPU of all threads): wall and CPU (user + sys) seconds.
+ */
+export function timeQuick(argv, env = {}) {
+  const quote = (a) => `'${String(a).replace(/'/g, `'\\''`)}'`;
+  const script = `TIMEFORMAT='%R %U %S'; time ${argv.map(quote).join(' ')} > /dev/null`;
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr || `exit ${r.status}`}`);
+  const [real, user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { wall: real, cpu: user + sys };
+}
+
 
 /** One run of a command: wall and CPU seconds, peak RSS (KiB), lines printed, exit status. */
 export function timeOnce(cmd, args, env = {}) {
