@@ -5,8 +5,9 @@
 // ROBUSTNESS.md's `limits` section with their tests.
 import { describe, it, expect, afterEach } from 'vitest';
 import {
-  LIMITS, GuestkitError, DiskSet, GuestView, applyMountSpecs, parseMountSpec, allocFromDisk, parseFstab, openExt, RawFile, type LimitName,
+  LIMITS, GuestkitError, DiskSet, parseConfig, GuestView, applyMountSpecs, parseMountSpec, allocFromDisk, parseFstab, openExt, RawFile, type LimitName,
 } from '@guestkit/core';
+import { interpretVg } from '@guestkit/core/volume/lvm/vg-metadata';
 import { ensureImage } from '../helpers/images.js';
 // @ts-expect-error plain .mjs recipe module
 import { ROBUST_LIMITS } from '../../images/recipes/robust-limits.mjs';
@@ -79,5 +80,79 @@ describe('limits at the limit and one past', () => {
     expect(parseFstab(long).entries).toHaveLength(0);
     const atLimit = `/dev/sda1 /x ext4 defaults 0 0`.padEnd(LIMITS.maxFstabLine, ' ');
     expect(parseFstab(atLimit).entries).toHaveLength(1);
+  });
+
+  it(`maxTreeDepth: LVM metadata sections nested ${LIMITS.maxTreeDepth} deep parse, one deeper is refused`, () => {
+    const nested = (n: number) => `${'s {\n'.repeat(n)}x = 1\n${'}\n'.repeat(n)}`;
+    let sec = parseConfig(nested(LIMITS.maxTreeDepth), 'test metadata');
+    for (let k = 0; k < LIMITS.maxTreeDepth; k++) sec = sec.section('s')!;
+    expect(sec.value('x')).toBe(1);
+    expect(codeOf(() => parseConfig(nested(LIMITS.maxTreeDepth + 1), 'test metadata'))).toBe('CORRUPT');
+  });
+
+  it(`lvmMaxListItems: a list of exactly the limit parses, one item more is refused`, () => {
+    mutable.lvmMaxListItems = 1000;
+    const list = (n: number) => `stripes = [${Array.from({ length: n }, (_, k) => `"pv${k}", ${k}`).join(', ')}]\n`;
+    expect(parseConfig(list(500), 'test metadata').value('stripes')).toHaveLength(1000);
+    expect(codeOf(() => parseConfig(list(501), 'test metadata'))).toBe('CORRUPT');
+  });
+
+  it(`maxWalkDepth: a walk descends to exactly the limit and reports LIMIT for what lies deeper`, () => {
+    const v = view();
+    const walk = () => {
+      const errors: [string, string][] = [];
+      const dirs = [...v.walk('/', { onError: (p, e) => errors.push([p, e.code]) })].filter((e) => e.type === 'dir');
+      return { dirs, errors };
+    };
+    const all = walk();
+    expect(all.errors).toEqual([]);
+    // Levels of open directories: the root's listing is level 1, a directory at depth d opens level d + 1.
+    const deepest = Math.max(...all.dirs.map((e) => e.depth));
+    expect(deepest).toBeGreaterThanOrEqual(1);
+    mutable.maxWalkDepth = deepest + 1;
+    expect(walk()).toEqual(all);
+    mutable.maxWalkDepth = deepest;
+    const cut = walk();
+    const deepestDirs = all.dirs.filter((e) => e.depth === deepest).map((e) => e.path).sort();
+    expect(cut.errors.map(([p]) => p).sort()).toEqual(deepestDirs);
+    expect(cut.errors.every(([, c]) => c === 'LIMIT')).toBe(true);
+  });
+
+  it(`lvmMaxAreas / lvmMaxSegments: a VG with exactly the limit of PVs and of segments per LV is read, one more is LIMIT`, () => {
+    // Metadata text in the layout LVM2 writes (vgcfgbackup), with n PVs and one LV of n segments.
+    const vgText = (n: number) => `vg0 {
+id = "vg-id"
+seqno = 1
+format = "lvm2"
+status = ["RESIZEABLE", "READ", "WRITE"]
+flags = []
+extent_size = 8192
+max_lv = 0
+max_pv = 0
+metadata_copies = 0
+physical_volumes {
+${Array.from({ length: n }, (_, k) => `pv${k} {\nid = "pv-id-${k}"\ndevice = "/dev/sd${k}"\nstatus = ["ALLOCATABLE"]\nflags = []\ndev_size = 20480\npe_start = 2048\npe_count = 2\n}`).join('\n')}
+}
+logical_volumes {
+lv0 {
+id = "lv-id"
+status = ["READ", "WRITE", "VISIBLE"]
+flags = []
+segment_count = ${n}
+${Array.from({ length: n }, (_, k) => `segment${k + 1} {\nstart_extent = ${k}\nextent_count = 1\ntype = "striped"\nstripe_count = 1\nstripes = ["pv${k}", 0]\n}`).join('\n')}
+}
+}
+}
+`;
+    mutable.lvmMaxAreas = 3;
+    mutable.lvmMaxSegments = 3;
+    const vg = interpretVg(parseConfig(vgText(3), 'test metadata'), 'test metadata');
+    expect(vg.pvs).toHaveLength(3);
+    expect(vg.lvs[0].segments).toHaveLength(3);
+    expect(codeOf(() => interpretVg(parseConfig(vgText(4), 'test metadata'), 'test metadata'))).toBe('LIMIT');
+    mutable.lvmMaxAreas = 4;
+    expect(codeOf(() => interpretVg(parseConfig(vgText(4), 'test metadata'), 'test metadata'))).toBe('LIMIT');
+    mutable.lvmMaxSegments = 4;
+    expect(interpretVg(parseConfig(vgText(4), 'test metadata'), 'test metadata').lvs[0].segments).toHaveLength(4);
   });
 });

@@ -24,12 +24,13 @@ const LIMIT_ROWS = [
   ['maxLogicalPartitions', 'MBR EBR chain (volume/mbr.ts)', 'mbr.test.ts: a chain longer than the limit stops with LIMIT, not a hang (and a looping chain is LOOP)'],
   ['maxGptEntries', 'GPT header NumberOfPartitionEntries (volume/gpt.ts)', 'gpt.test.ts: a valid header asking for more is LIMIT, nothing allocated'],
   ['maxSymlinks', 'guest path resolution (guest/view.ts; ELOOP as Linux), NTFS reparse-point steps', 'test/robustness/limits.test.ts: robust-limits\'s 40-link chain resolves, the 41-link chain is LOOP'],
-  ['maxTreeDepth', 'ext extent tree (min(5, limit)), XFS bmap btree levels, btrfs subvolume paths, NTFS index depth, LVM metadata nesting', 'ext-samples.test.ts (e2fsprogs f_extent_too_deep: depth 7 refused); xfs-bad / btrfs-bad / ntfs-corrupt tests; the bit-flip campaign'],
+  ['maxTreeDepth', 'ext extent tree (min(5, limit)), XFS bmap btree levels, btrfs subvolume paths, NTFS index depth, LVM metadata nesting', 'test/robustness/limits.test.ts: LVM metadata sections nested 32 deep parse, 33 are refused; ext-samples.test.ts (e2fsprogs f_extent_too_deep: depth 7 refused); xfs-bad / btrfs-bad / ntfs-corrupt tests; the bit-flip campaign'],
   ['maxDirEntries', 'readdir of ext, FAT, NTFS, XFS, btrfs and the guest view', 'test/robustness/limits.test.ts: the 300-entry directory reads with the limit lowered to 300 (ext reader and guest view), LIMIT at 299'],
   ['qcow2L2CacheTables', 'qcow2 L2 table cache (block/qcow2/tables.ts)', 'qcow2-read.test.ts: at most this many tables held while reading 768'],
   ['maxSnapshots', 'qcow2 snapshot table (block/qcow2/snapshot.ts)', 'qcow2-bad.test.ts: nb_snapshots 0xffffffff is LIMIT'],
-  ['maxWalkDepth', 'guest walks (ls -R, copy-out, tar-out: guest/view.ts walk)', 'not tested at 2048 (robust-hostile\'s 18-level chain, past PATH_MAX, is walked by copy-out and tar-out in escapes.test.ts)'],
-  ['lvmMaxSegments, lvmMaxAreas, lvmMaxLvDepth, lvmMaxListItems', 'LVM VG metadata (volume/lvm/vg-metadata.ts, index.ts, metadata-text.ts)', 'not tested at the limit (lvm.test.ts covers corrupt metadata; the lvm family of the campaign flips its text)'],
+  ['maxWalkDepth', 'guest walks (ls -R, copy-out, tar-out: guest/view.ts walk)', 'test/robustness/limits.test.ts: with the limit lowered to robust-limits\'s deepest level the walk is complete, one lower and exactly the deepest directories are reported as LIMIT and not entered (robust-hostile\'s 18-level chain, past PATH_MAX, is walked by copy-out and tar-out in escapes.test.ts)'],
+  ['lvmMaxSegments, lvmMaxAreas, lvmMaxListItems', 'LVM VG metadata (volume/lvm/vg-metadata.ts, metadata-text.ts)', 'test/robustness/limits.test.ts: lowered limits, a VG with exactly that many PVs and LV segments is read, one more is LIMIT; a list of exactly the limit parses, one more is refused'],
+  ['lvmMaxLvDepth', 'LVs stacked on LVs (mirror/raid legs; volume/lvm/index.ts)', 'not tested at the limit (no real image stacks 8 deep; lvm.test.ts covers mirror legs)'],
   ['maxFstabLine, maxFstabEntries', 'fstab parsing (guest/fstab.ts)', 'test/robustness/limits.test.ts: 10,000 entries kept and the next skipped with a note; a line of exactly the limit parsed, a longer one skipped'],
 ];
 

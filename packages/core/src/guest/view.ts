@@ -440,8 +440,8 @@ export class GuestView {
         onError(e.path, new GuestkitError('LOOP', 'directory is its own ancestor (hard-linked directory loop); not descending'));
         continue;
       }
-      if (levels.length >= MAX_WALK_DEPTH) {
-        onError(e.path, new GuestkitError('LIMIT', `directories nested deeper than ${MAX_WALK_DEPTH}; not descending`));
+      if (levels.length >= LIMITS.maxWalkDepth) {
+        onError(e.path, new GuestkitError('LIMIT', `directories nested deeper than ${LIMITS.maxWalkDepth}; not descending`));
         continue;
       }
       const next = open(e.mount, e.ino, e.path, e.depth + 1);

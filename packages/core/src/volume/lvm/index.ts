@@ -37,8 +37,6 @@ export type { VgMeta, LvMeta, PvMeta, SegmentMeta } from './vg-metadata.js';
 
 /** LVM's sector unit for pe_start, extent_size, dev_size, stripe_size. */
 const SECTOR = 512;
-/** Nesting of LVs on LVs (mirror legs, raid images) before we call it a loop. */
-const MAX_LV_DEPTH = LIMITS.lvmMaxLvDepth;
 /** Segment types whose LVs are pools, which libguestfs does not list. */
 const POOL_TYPES = new Set(['thin-pool', 'cache-pool', 'vdo-pool']);
 
@@ -223,7 +221,8 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
     const lv = lvByName.get(name);
     const devName = `/dev/${meta.name}/${name}`;
     if (!lv) throw new GuestkitError('CORRUPT', `LVM volume group ${meta.name}: ${stack[stack.length - 1]} refers to a logical volume ${name} that does not exist`);
-    if (stack.includes(name) || stack.length > MAX_LV_DEPTH) {
+    // Nesting of LVs on LVs (mirror legs, raid images) deeper than LIMITS.lvmMaxLvDepth is a loop.
+    if (stack.includes(name) || stack.length > LIMITS.lvmMaxLvDepth) {
       throw new GuestkitError('LOOP', `LVM volume group ${meta.name}: logical volumes refer to each other in a loop (${[...stack, name].join(' → ')})`);
     }
     const size = lv.extentCount * extentBytes;

@@ -27,9 +27,6 @@ export class ConfigSection {
   }
 }
 
-/** Lists longer than this are refused (a VG's stripes/raids lists are small). */
-const MAX_LIST_ITEMS = LIMITS.lvmMaxListItems;
-
 /** Parse metadata text. `what` names it in errors ("metadata on /dev/sda1"). */
 export function parseConfig(text: string, what: string): ConfigSection {
   if (text.length > LIMITS.maxMetadata) {
@@ -90,7 +87,8 @@ export function parseConfig(text: string, what: string): ConfigSection {
           i++;
           return list;
         }
-        if (list.length >= MAX_LIST_ITEMS) fail(`a list of more than ${MAX_LIST_ITEMS} items`);
+        // Lists longer than LIMITS.lvmMaxListItems are refused (a VG's stripes/raids lists are small).
+        if (list.length >= LIMITS.lvmMaxListItems) fail(`a list of more than ${LIMITS.lvmMaxListItems} items`);
         list.push(value(depth + 1));
         skip();
         if (text[i] === ',') i++;

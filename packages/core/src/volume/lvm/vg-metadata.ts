@@ -63,10 +63,6 @@ export interface VgMeta {
   lvs: LvMeta[];
 }
 
-/** Segments per LV, LVs and PVs per VG: far above what LVM allows, bounds for hostile input. */
-const MAX_SEGMENTS = LIMITS.lvmMaxSegments;
-const MAX_AREAS = LIMITS.lvmMaxAreas;
-
 export function interpretVg(root: ConfigSection, what: string): VgMeta {
   // The VG is the top-level section with an id and a seqno (the others are plain keys).
   const vgs = root.sections().filter((s) => s.value('id') !== undefined && s.value('seqno') !== undefined);
@@ -80,7 +76,7 @@ export function interpretVg(root: ConfigSection, what: string): VgMeta {
   const pvs: PvMeta[] = [];
   for (const p of vg.section('physical_volumes')?.sections() ?? []) {
     const pat = `${at}: physical volume ${p.name}`;
-    if (pvs.length >= MAX_AREAS) throw new GuestkitError('LIMIT', `${at}: more than ${MAX_AREAS} physical volumes`);
+    if (pvs.length >= LIMITS.lvmMaxAreas) throw new GuestkitError('LIMIT', `${at}: more than ${LIMITS.lvmMaxAreas} physical volumes`);
     pvs.push({
       key: p.name,
       uuid: str(p, 'id', pat),
@@ -102,7 +98,7 @@ export function interpretVg(root: ConfigSection, what: string): VgMeta {
     if (declared !== undefined && declared !== segSecs.length) {
       throw new GuestkitError('CORRUPT', `${lat}: segment_count is ${declared} but there are ${segSecs.length} segment sections`);
     }
-    if (segSecs.length > MAX_SEGMENTS) throw new GuestkitError('LIMIT', `${lat}: more than ${MAX_SEGMENTS} segments`);
+    if (segSecs.length > LIMITS.lvmMaxSegments) throw new GuestkitError('LIMIT', `${lat}: more than ${LIMITS.lvmMaxSegments} segments`);
     const segments = segSecs.map((s) => segment(s, `${lat}: ${s.name}`)).sort((a, b) => a.startExtent - b.startExtent);
     let next = 0;
     for (const s of segments) {
@@ -210,7 +206,7 @@ function strListOf(s: ConfigSection, key: string, at: string): string[] {
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
     throw new GuestkitError('CORRUPT', `${at}: "${key}" is not a list of strings`);
   }
-  if (v.length > MAX_AREAS * 2) throw new GuestkitError('LIMIT', `${at}: "${key}" lists more than ${MAX_AREAS * 2} items`);
+  if (v.length > LIMITS.lvmMaxAreas * 2) throw new GuestkitError('LIMIT', `${at}: "${key}" lists more than ${LIMITS.lvmMaxAreas * 2} items`);
   return v as string[];
 }
 
@@ -222,7 +218,7 @@ function strList(s: ConfigSection, key: string, at: string): string[] {
 function pairs(s: ConfigSection, key: string, at: string, kind: 'pv' | 'lv'): AreaMeta[] {
   const v = need(s, key, at);
   if (!Array.isArray(v) || v.length % 2 !== 0) throw new GuestkitError('CORRUPT', `${at}: "${key}" is not a list of name, extent pairs`);
-  if (v.length > MAX_AREAS * 2) throw new GuestkitError('LIMIT', `${at}: "${key}" lists more than ${MAX_AREAS} areas`);
+  if (v.length > LIMITS.lvmMaxAreas * 2) throw new GuestkitError('LIMIT', `${at}: "${key}" lists more than ${LIMITS.lvmMaxAreas} areas`);
   const out: AreaMeta[] = [];
   for (let i = 0; i < v.length; i += 2) {
     const name = v[i];
