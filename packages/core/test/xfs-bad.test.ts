@@ -11,6 +11,7 @@ import { openXfs, XfsFilesystem, xfsDaHashname } from '../src/fs/xfs/index.js';
 import { openFilesystem, READABLE_FS_TYPES } from '../src/fs/index.js';
 import { setWarningSink } from '../src/warn.js';
 import { ensureImage } from '../../../test/helpers/images.js';
+import { resolvePath } from './fs-helpers.js';
 
 /** A block device that reads `base` with byte ranges replaced (and optionally cut short). */
 class PatchedDevice implements BlockDevice {
@@ -68,15 +69,6 @@ function base(name: string): BlockDevice {
   return d;
 }
 
-function resolvePath(fs: XfsFilesystem, path: string): number {
-  let ino = fs.rootIno;
-  for (const part of path.split('/').filter(Boolean)) {
-    const next = fs.lookup(ino, part);
-    if (next === null) throw new Error(`${path}: ${part} not found`);
-    ino = next;
-  }
-  return ino;
-}
 
 /** Byte offset of inode `ino` on the device. */
 function inodeByte(fs: XfsFilesystem, ino: number): number {

@@ -13,6 +13,7 @@ import { RawFile } from '@guestkit/core';
 import { openXfs, XfsFilesystem } from '../src/fs/xfs/index.js';
 import { setWarningSink } from '../src/warn.js';
 import { ensureImage } from '../../../test/helpers/images.js';
+import { resolvePath as resolve, readAll } from './fs-helpers.js';
 
 let dir = '';
 let warnings: string[] = [];
@@ -37,27 +38,7 @@ const TYPE: Record<string, string> = { d: 'dir', f: 'file', l: 'symlink', p: 'fi
 /** find's %A@ / %T@ (seconds with a 10-digit fraction) from a timespec. */
 const findTime = (t: { sec: number; nsec: number }) => `${t.sec}.${String(t.nsec).padStart(9, '0')}0`;
 
-function resolve(fs: XfsFilesystem, path: string): number {
-  let ino = fs.rootIno;
-  for (const part of path.split('/').filter(Boolean)) {
-    const next = fs.lookup(ino, part);
-    if (next === null) throw new Error(`${path}: ${part} not found`);
-    ino = next;
-  }
-  return ino;
-}
 
-function readAll(fs: XfsFilesystem, ino: number): Buffer {
-  const size = fs.stat(ino).size;
-  const b = Buffer.alloc(size);
-  let o = 0;
-  while (o < size) {
-    const n = fs.read(ino, b.subarray(o), o);
-    if (n <= 0) break;
-    o += n;
-  }
-  return b;
-}
 
 function walk(fs: XfsFilesystem): string[] {
   const out: string[] = [];

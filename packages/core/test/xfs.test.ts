@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { RawFile, type BlockDevice, type Filesystem, type Stat } from '@guestkit/core';
 import { openXfs, XfsFilesystem } from '../src/fs/xfs/index.js';
 import { ensureImage } from '../../../test/helpers/images.js';
+import { resolvePath, readAll } from './fs-helpers.js';
 // @ts-expect-error: plain JavaScript fixture module
 import { manifestFor, fileContent, xattrValue, XFS_TREE } from '../../../images/fixtures/xfs-tree.mjs';
 // @ts-expect-error: plain JavaScript recipe module
@@ -65,27 +66,7 @@ function openImage(name: string): XfsFilesystem {
   return openXfs(dev) as XfsFilesystem;
 }
 
-export function resolvePath(fs: Filesystem, path: string): number {
-  let ino = fs.rootIno;
-  for (const part of path.split('/').filter(Boolean)) {
-    const next = fs.lookup(ino, part);
-    if (next === null) throw new Error(`${path}: ${part} not found`);
-    ino = next;
-  }
-  return ino;
-}
 
-export function readAll(fs: Filesystem, ino: number, chunk = 65536 + 13): Buffer {
-  const parts: Buffer[] = [];
-  for (let pos = 0; ; ) {
-    const buf = new Uint8Array(chunk);
-    const n = fs.read(ino, buf, pos);
-    if (n === 0) break;
-    parts.push(Buffer.from(buf.subarray(0, n)));
-    pos += n;
-  }
-  return Buffer.concat(parts);
-}
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ts = (t: { sec: number; nsec: number } | undefined) => (t ? [t.sec, t.nsec] : undefined);
