@@ -11,6 +11,7 @@ import { RawFile, GuestkitError, type BlockDevice } from '@guestkit/core';
 import { openFat, type FatFilesystem } from '../src/fs/fat/index.js';
 import { openFilesystem, READABLE_FS_TYPES } from '../src/fs/index.js';
 import { ensureImage } from '../../../test/helpers/images.js';
+import { resolvePath as resolve, readAll } from './fs-helpers.js';
 
 const VARIANTS = ['fat12', 'fat16', 'fat32'] as const;
 
@@ -34,28 +35,6 @@ function fsOf(path: string, options?: string): FatFilesystem {
   const dev = new RawFile(path);
   open.push(dev);
   return openFat(dev, { options });
-}
-
-function resolve(fs: FatFilesystem, path: string): number {
-  let ino = fs.rootIno;
-  for (const part of path.split('/').filter(Boolean)) {
-    const next = fs.lookup(ino, part);
-    if (next === null) throw new Error(`${path}: ${part} not found`);
-    ino = next;
-  }
-  return ino;
-}
-
-function readAll(fs: FatFilesystem, ino: number, chunk = 7001): Buffer {
-  const parts: Buffer[] = [];
-  for (let pos = 0; ; ) {
-    const buf = new Uint8Array(chunk);
-    const n = fs.read(ino, buf, pos);
-    if (n === 0) break;
-    parts.push(Buffer.from(buf.subarray(0, n)));
-    pos += n;
-  }
-  return Buffer.concat(parts);
 }
 
 /** Every path in the filesystem, '/'-separated, without the leading slash. */
@@ -180,7 +159,7 @@ describe.each(VARIANTS)('%s made by mkfs.fat + mtools', (variant) => {
       expect(st.mode & 0o170000, path).toBe(0o100000);
       expect(st.size, path).toBe(host.size);
       expect(st.mtime.sec, path).toBe(Math.floor(host.mtimeMs / 2000) * 2);
-      expect(readAll(fs, ino).equals(readFileSync(join(tree, path))), path).toBe(true);
+      expect(readAll(fs, ino, 7001).equals(readFileSync(join(tree, path))), path).toBe(true);
     }
     expect(files).toBeGreaterThan(170);
   });
@@ -290,7 +269,7 @@ describe('stat as Linux vfat shows it in libguestfs (fat-linux: stat(1) in the a
     expect(names).toContain('𝄞 clef/𐍈 gothic.txt');
     for (const [path, ino] of walk(fs)) {
       if (fs.stat(ino).mode & 0o040000) continue;
-      expect(readAll(fs, ino).equals(readFileSync(join(linuxTree, path))), path).toBe(true);
+      expect(readAll(fs, ino, 7001).equals(readFileSync(join(linuxTree, path))), path).toBe(true);
       expect(fs.stat(ino).mtime.sec, path).toBe(Math.floor(statSync(join(linuxTree, path)).mtimeMs / 2000) * 2);
     }
   });
