@@ -1,19 +1,25 @@
 #!/usr/bin/env node
-// Bundles the built CLI (dist/main.js and every tool it loads) into one CommonJS file,
-// dist/guestkit.cjs, and makes a V8 code cache for it; bin/guestkit loads both.
+// Bundles the built CLI into CommonJS files and makes a V8 code cache for each; bin/guestkit
+// loads a bundle and its cache:
+// - dist/guestkit.cjs: every command (dist/main.js), for --help, a mistyped command...
+// - dist/cmd/<command>.cjs: one per command (`guestkit cat ...` loads dist/cmd/cat.cjs): only
+//   that command's code, and a code cache made by running that command, so a one-shot command
+//   deserializes and compiles only what it runs.
 //
 // Start-up is most of a one-shot command's time (measured with bench/startup.mjs), so:
 // - One file instead of ~200 ES modules (halved start-up CPU).
 // - CommonJS, so that bin/guestkit can compile it with vm.Script and V8 code cache data
 //   (Node 20 has no code cache for ES modules): no parse or compile of the functions a
-//   command runs. The cache is made here by running the bundle on a few commands (--help,
-//   filesystems on a small disk made with sfdisk) and is named after a hash of the bundle,
+//   command runs. The cache is made here by running each bundle on its command (on a small
+//   GPT disk with an ext4 root made here with sfdisk and mke2fs -d) and is named after a hash of the bundle,
 //   so a stale cache is never used; V8 itself rejects a cache from another node version, and
 //   bin/guestkit then compiles without one.
 // - Node built-in modules that only some commands use (crypto, zlib, child_process, streams,
 //   worker_threads...) are required on first use instead of at load time.
 // - yargs renders a subcommand's whole help text before running it, only to show it if the
-//   handler fails; our .fail() handler never shows it, so that call is dropped.
+//   handler fails; our .fail() handler never shows it, so that call is dropped. Its platform
+//   shim reads process.stdout.columns at load, creating the stream (node's stream machinery)
+//   even for commands that never use it: read when help is printed instead.
 // Native and wasm packages stay external and load with require() from this package's
 // dependencies.
 import { build } from 'esbuild';
@@ -21,12 +27,12 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
-const out = join(dist, 'guestkit.cjs');
+const cmdDir = join(dist, 'cmd');
 const root = join(here, '..', '..');
 
 /**
@@ -57,71 +63,154 @@ const banner = [
   '}',
 ].join('\n');
 
-const result = await build({
-  entryPoints: [join(dist, 'main.js')],
-  write: false,
-  outfile: out,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  charset: 'ascii',
-  external: ['fuse-native', 'fast-xml-parser'],
-  define: { 'import.meta.url': '__gkImportMetaUrl', 'import.meta.resolve': '__gkImportMetaResolve' },
-  banner: { js: banner },
-  logLevel: 'warning',
-  legalComments: 'none',
-  plugins: [
-    {
-      // yargs checks its invariants with assert at every start, and loading node's assert
-      // (with its colour and stream set-up) costs more than the rest of the parse: the same
-      // checks, with assert loaded only to throw its error when one fails.
-      name: 'lazy-assert-for-yargs',
-      setup(b) {
-        b.onResolve({ filter: /^assert$/ }, (a) => (a.importer.includes('yargs') ? { path: 'assert', namespace: 'gk-lazy-assert' } : undefined));
-        b.onLoad({ filter: /.*/, namespace: 'gk-lazy-assert' }, () => ({
-          loader: 'js',
-          contents: [
-            "export const notStrictEqual = (a, b, m) => { if (Object.is(a, b)) require('node:assert').notStrictEqual(a, b, m); };",
-            "export const strictEqual = (a, b, m) => { if (!Object.is(a, b)) require('node:assert').strictEqual(a, b, m); };",
-          ].join('\n'),
-        }));
+
+/** One bundle: the entry's code and what it imports, with the start-up patches below. */
+async function bundle(entry) {
+  const result = await build({
+    ...entry,
+    write: false,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    charset: 'ascii',
+    external: ['fuse-native', 'fast-xml-parser'],
+    define: { 'import.meta.url': '__gkImportMetaUrl', 'import.meta.resolve': '__gkImportMetaResolve' },
+    banner: { js: banner },
+    logLevel: 'warning',
+    legalComments: 'none',
+    plugins: [
+      {
+        // yargs checks its invariants with assert at every start, and loading node's assert
+        // (with its colour and stream set-up) costs more than the rest of the parse: the same
+        // checks, with assert loaded only to throw its error when one fails.
+        name: 'lazy-assert-for-yargs',
+        setup(b) {
+          b.onResolve({ filter: /^assert$/ }, (a) => (a.importer.includes('yargs') ? { path: 'assert', namespace: 'gk-lazy-assert' } : undefined));
+          b.onLoad({ filter: /.*/, namespace: 'gk-lazy-assert' }, () => ({
+            loader: 'js',
+            contents: [
+              "export const notStrictEqual = (a, b, m) => { if (Object.is(a, b)) require('node:assert').notStrictEqual(a, b, m); };",
+              "export const strictEqual = (a, b, m) => { if (!Object.is(a, b)) require('node:assert').strictEqual(a, b, m); };",
+            ].join('\n'),
+          }));
+        },
       },
-    },
-  ],
-});
-let code = result.outputFiles[0].text;
-
-const lazyRe = new RegExp(`= require\\("((?:node:)?(?:${LAZY_BUILTINS.map((b) => b.replace('/', '\\/')).join('|')}))"\\);`, 'g');
-code = code.replace(lazyRe, '= __gkLazy("$1");');
-const helpCache = 'yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();';
-if (code.includes(helpCache)) code = code.replace(helpCache, '/* guestkit: help text not pre-rendered (bundle.mjs) */');
-
-// The build id names the code cache; bin/guestkit reads it from the first line.
-const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
-code = `/* guestkit build ${id} */\n${code}`;
-writeFileSync(`${out}.tmp`, code);
-renameSync(`${out}.tmp`, out);
-for (const f of readdirSync(dist)) {
-  if ((/^guestkit-[0-9a-f]{16}\.v8cache$/.test(f) && f !== `guestkit-${id}.v8cache`) || f === 'guestkit.mjs') rmSync(join(dist, f), { force: true });
+    ],
+  });
+  let code = result.outputFiles[0].text;
+  code = code.replace(lazyRe, '= __gkLazy("$1");');
+  code = patch(code, 'yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();', '/* guestkit: help text not pre-rendered (bundle.mjs) */');
+  code = patch(
+    code,
+    'stdColumns: typeof process.stdout.columns !== "undefined" ? process.stdout.columns : null',
+    'get stdColumns() { return typeof process.stdout.columns !== "undefined" ? process.stdout.columns : null; }',
+  );
+  // The build id names the code cache; bin/guestkit reads it from the first line.
+  const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  return { id, code: `/* guestkit build ${id} */\n${code}` };
 }
 
-// The code cache: run the bundle through bin/guestkit, which writes the cache at exit when
+/** A start-up patch of a dependency's code; a dependency update that moves the text only costs time. */
+function patch(code, from, to) {
+  if (code.includes(from)) return code.replace(from, to);
+  process.stderr.write(`bundle: warning: start-up patch not applied (text not found): ${from.slice(0, 60)}...\n`);
+  return code;
+}
+
+const lazyRe = new RegExp(`= require\\("((?:node:)?(?:${LAZY_BUILTINS.map((b) => b.replace('/', '\\/')).join('|')}))"\\);`, 'g');
+
+/** Write `name`.cjs into `dir`, removing the caches of its earlier builds; returns the cache path. */
+function writeBundle(dir, name, { id, code }) {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.cjs`);
+  writeFileSync(`${file}.tmp`, code);
+  renameSync(`${file}.tmp`, file);
+  const cacheName = `${name}-${id}.v8cache`;
+  const stale = new RegExp(`^${name}-[0-9a-f]{16}\\.v8cache$`);
+  for (const f of readdirSync(dir)) if (stale.test(f) && f !== cacheName) rmSync(join(dir, f), { force: true });
+  return join(dir, cacheName);
+}
+
+// The commands, from dist/commands.js's imports (`import { command as cat } from '...'`):
+// each bundle's entry imports one command module, so that only its code is bundled.
+const commandsJs = readFileSync(join(dist, 'commands.js'), 'utf8');
+const perCommand = [];
+for (const m of commandsJs.matchAll(/^import \{([^}]*)\} from '([^']+)';$/gm)) {
+  const spec = m[2];
+  const mod = await import(spec);
+  for (const part of m[1].split(',')) {
+    const exported = part.trim().split(/\s+as\s+/)[0];
+    if (!exported || exported.startsWith('type ')) continue;
+    const c = mod[exported];
+    const name = String(Array.isArray(c?.command) ? c.command[0] : c?.command ?? '').split(' ')[0];
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`bundle: ${spec} ${exported}: no command name`);
+    perCommand.push({ name, spec, exported });
+  }
+}
+if (perCommand.length === 0) throw new Error('bundle: no commands found in dist/commands.js');
+
+const builds = [{ name: 'guestkit', dir: dist, cache: writeBundle(dist, 'guestkit', await bundle({ entryPoints: [join(dist, 'main.js')] })) }];
+for (const f of readdirSync(dist)) if (f === 'guestkit.mjs') rmSync(join(dist, f), { force: true });
+const wanted = new Set(perCommand.map((c) => `${c.name}.cjs`));
+if (existsSync(cmdDir)) for (const f of readdirSync(cmdDir)) if (f.endsWith('.cjs') && !wanted.has(f)) rmSync(join(cmdDir, f), { force: true });
+for (const c of perCommand) {
+  const contents = `import { runCli } from './cli.js';\nimport { ${c.exported} as command } from '${c.spec}';\nrunCli([command]);\n`;
+  const b = await bundle({ stdin: { contents, resolveDir: dist, sourcefile: `cmd-${c.name}.js`, loader: 'js' } });
+  builds.push({ name: c.name, dir: cmdDir, cache: writeBundle(cmdDir, c.name, b) });
+}
+
+// The code caches: run each bundle through bin/guestkit, which writes the cache at exit when
 // GUESTKIT_WRITE_CODE_CACHE is set (each run starts from the previous run's cache and adds
-// the functions it compiled). Best effort: without a cache the CLI still runs, more slowly.
+// the functions it compiled). GUESTKIT_BUNDLE=full makes bin/guestkit load dist/guestkit.cjs.
+// Best effort: without a cache the CLI still runs, more slowly.
 const bin = join(root, 'bin', 'guestkit');
 const tmp = mkdtempSync(join(tmpdir(), 'guestkit-bundle-'));
 try {
-  const disk = join(tmp, 'disk.img');
-  const fd = openSync(disk, 'w');
-  ftruncateSync(fd, 8 * 1024 * 1024);
-  closeSync(fd);
-  spawnSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], { input: 'label: gpt\n,2MiB,L\n,,L\n', stdio: ['pipe', 'ignore', 'ignore'] });
-  const sample = join(root, 'images', 'out', 'sample', 'sample.qcow2');
-  const runs = [['--help'], ['filesystems', '--long', '--all', '-a', existsSync(sample) ? sample : disk], ['filesystems', '--csv', '-a', disk]];
-  const env = { ...process.env, GUESTKIT_WRITE_CODE_CACHE: '1' };
-  for (const args of runs) spawnSync(process.execPath, [bin, ...args], { env, stdio: 'ignore' });
+  const disk = trainingDisk(tmp);
+  const runs = {
+    guestkit: [['--help'], ['filesystems', '--long', '--all', '-a', disk], ['cat', '--help']],
+    cat: [['-a', disk, '/etc/os-release'], ['-a', disk, '/etc/fstab', '/usr/share/doc/readme']],
+    ls: [['-a', disk, '/'], ['-R', '-a', disk, '/'], ['-lR', '-a', disk, '/']],
+    df: [['-a', disk], ['-h', '-a', disk]],
+    filesystems: [['--long', '--all', '-a', disk], ['--csv', '-a', disk]],
+    dump: [['-a', disk, '/dev/sda1']],
+    'tar-out': [['-a', disk, '/etc', '-']],
+    inspector: [['-a', disk]],
+  };
+  for (const b of builds) {
+    const env = { ...process.env, GUESTKIT_WRITE_CODE_CACHE: '1', ...(b.name === 'guestkit' ? { GUESTKIT_BUNDLE: 'full' } : {}) };
+    const args = b.name === 'guestkit' ? runs.guestkit : [['--help'], ...(runs[b.name] ?? [])].map((a) => [b.name, ...a]);
+    for (const a of args) spawnSync(process.execPath, [bin, ...a], { env, stdio: 'ignore', timeout: 60_000 });
+    if (!existsSync(b.cache)) process.stderr.write(`bundle: warning: no V8 code cache was made for ${b.name} (bin/guestkit will compile at each start)\n`);
+  }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-if (!existsSync(join(dist, `guestkit-${id}.v8cache`))) process.stderr.write('bundle: warning: no V8 code cache was made (bin/guestkit will compile at each start)\n');
+
+/**
+ * A small GPT disk like the guests the commands read: an ext4 root (mke2fs -d from a small
+ * Linux-like tree) in partition 1. Without mke2fs, an empty partitioned disk.
+ */
+function trainingDisk(dir) {
+  const disk = join(dir, 'disk.img');
+  const fd = openSync(disk, 'w');
+  ftruncateSync(fd, 16 * 1024 * 1024);
+  closeSync(fd);
+  spawnSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], { input: 'label: gpt\nstart=2048,size=28672,type=L\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const tree = join(dir, 'root');
+  const files = {
+    'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
+    'etc/fstab': 'UUID=0f2d5f2a-4a7e-4f4b-9d59-3f1f4c6bb001 / ext4 defaults 0 1\n',
+    'etc/hostname': 'training\n',
+    'usr/share/doc/readme': 'guestkit code cache training disk\n'.repeat(200),
+    'usr/bin/.keep': '',
+    'var/lib/dpkg/status': '',
+  };
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(tree, f)), { recursive: true });
+    writeFileSync(join(tree, f), text);
+  }
+  spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-U', '0f2d5f2a-4a7e-4f4b-9d59-3f1f4c6bb001', '-d', tree, '-E', `offset=${2048 * 512}`, disk, '14M'], { stdio: 'ignore' });
+  return disk;
+}
