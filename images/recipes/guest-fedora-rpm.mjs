@@ -7,7 +7,8 @@
 // install them, files and database, into the folder. Debian's rpm 4.18 writes only the sqlite
 // backend (`--define '_db_backend bdb'` / `ndb` fall back to a dummy database: "installs not
 // possible"), so the database is /var/lib/rpm/rpmdb.sqlite; the Berkeley DB reader is tested on
-// databases written by libdb itself (phony-rpmdb.mjs). The root becomes an ext4 partition of an
+// databases written by libdb itself (phony-rpmdb.mjs), the ndb one on databases written by rpm
+// rebuilt with its ndb backend (inspect-ndb.mjs). The root becomes an ext4 partition of an
 // MBR disk (fixed UUIDs and times; rpm's install times live only in the database, not in what
 // virt-inspector prints, so the XML golden is stable).
 //   fedora-rpm.img     the disk
@@ -20,12 +21,11 @@ import { run } from '../lib.mjs';
 import { PHONY_SAMPLES, PHONY_TIME, stampTree } from '../fixtures/phony-guests.mjs';
 import { mkext, phonyDisk } from '../fixtures/phony-guests-disk.mjs';
 import { RPMDB_QF } from './phony-rpmdb.mjs';
+import { rpmbuildAll } from '../fixtures/rpm-packages.mjs';
 
 export const FEDORA_RPM_UUID = '0fed0040-0123-4567-89ab-000000000001';
 
-const COMMON = ['License: MIT', 'AutoReqProv: no', '%global debug_package %{nil}', '%global __os_install_post %{nil}', '%global _build_id_links none'];
-
-/** name → spec body (after Name/Version/Release). */
+/** name → spec fields (fixtures/rpm-packages.mjs rpmSpec). */
 const PACKAGES = {
   'fedora-release': {
     version: '40', release: '39', arch: 'noarch', summary: 'Fedora release files', url: 'https://fedoraproject.org/',
@@ -72,33 +72,14 @@ const PACKAGES = {
   },
 };
 
-function spec(name, p) {
-  return [`Name: ${name}`, `Version: ${p.version}`, `Release: ${p.release}`, ...(p.epoch ? [`Epoch: ${p.epoch}`] : []),
-    `Summary: ${p.summary}`, `URL: ${p.url}`, `BuildArch: ${p.arch}`, ...COMMON,
-    '%description', p.description, '%install', ...p.install, '%files', ...p.files, ''].join('\n');
-}
-
 export default {
   name: 'guest-fedora-rpm',
-  inputs: ['fixtures/phony-guests.mjs', 'fixtures/phony-guests-disk.mjs', 'recipes/phony-rpmdb.mjs'],
+  inputs: ['fixtures/phony-guests.mjs', 'fixtures/phony-guests-disk.mjs', 'fixtures/rpm-packages.mjs', 'recipes/phony-rpmdb.mjs'],
   tools: ['rpmbuild', 'rpm', 'mke2fs', 'sfdisk'],
   async build({ out }) {
     const env = { ...process.env, SOURCE_DATE_EPOCH: String(PHONY_TIME), HOME: out };
     const top = join(out, 'rpmbuild');
-    mkdirSync(join(top, 'SPECS'), { recursive: true });
-    for (const [name, p] of Object.entries(PACKAGES)) {
-      const f = join(top, 'SPECS', `${name}.spec`);
-      writeFileSync(f, spec(name, p));
-      run('rpmbuild', ['--define', `_topdir ${top}`, '--define', 'use_source_date_epoch_as_buildtime 1', '--define', '_buildhost gk.invalid', '-bb', f], { env });
-    }
-    const rpms = ['noarch', 'x86_64'].flatMap((a) => {
-      const d = join(top, 'RPMS', a);
-      try {
-        return readdirSync(d).map((f) => join(d, f));
-      } catch {
-        return [];
-      }
-    });
+    const rpms = rpmbuildAll(top, PACKAGES, PHONY_TIME);
     const root = join(out, 'root');
     mkdirSync(root);
     const R = ['--root', root, '--dbpath', '/var/lib/rpm', '--define', '_db_backend sqlite'];

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Regenerate test/goldens/inspector/* from real virt-inspector (libguestfs, TCG), ONE appliance
 # launch per image (virt-inspector launches once). Run from the repository root after
-# `node images/build.mjs phony-linux phony-windows guest-multiboot guest-fedora-rpm guest-alpine guest-debian`; pass image
+# `node images/build.mjs phony-linux phony-windows guest-multiboot guest-fedora-rpm guest-alpine guest-debian inspect-ndb`; pass image
 # paths to regenerate only those. What is committed per image:
 #   phony-linux/NAME.img   NAME.xml.sha256: only the digest, as virt-inspector's XML for a phony
 #                          guest is byte-identical to guestfs-tools' expected-*.img.xml in
 #                          ../shared/samples, which must not be copied here;
-#   guest-multiboot, guest-fedora-rpm, guest-alpine, phony-windows/windows-icon.img (deterministic
-#                          images): NAME.xml, the whole XML;
+#   guest-multiboot, guest-fedora-rpm, guest-alpine, phony-windows/windows-icon.img,
+#   inspect-ndb/opensuse.img (deterministic images): NAME.xml, the whole XML (for opensuse.img
+#                          with <applications/>: the appliance's librpm, Debian's, has no ndb
+#                          backend; the test compares the rest and the applications with rpm -qa);
 #   guest-debian (debootstrap from the mirror: package versions change): debian.facts.xml, the
 #                          XML without <product_name>, <minor_version> (the point release) and
 #                          <applications>; the script also compares guestkit's whole XML with
@@ -22,7 +24,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 defaults=(images/out/phony-linux/archlinux.img images/out/guest-multiboot/multiboot.img
           images/out/guest-fedora-rpm/fedora-rpm.img images/out/guest-alpine/alpine.img
-          images/out/phony-windows/windows-icon.img images/out/guest-debian/debian.raw)
+          images/out/phony-windows/windows-icon.img images/out/guest-debian/debian.raw
+          images/out/inspect-ndb/opensuse.img)
 for img in "${@:-${defaults[@]}}"; do
   virt-inspector --format=raw -a "$img" > "$tmp/vi.xml"
   case "$img" in

@@ -47,7 +47,15 @@ async function rpmApplications(t: TreeAccess, warn: (m: string) => void): Promis
   const readers: [string, (db: Uint8Array, file: string) => Promise<Uint8Array[]> | Uint8Array[]][] = [
     ['rpmdb.sqlite', (db) => sqliteHeaderBlobs(db)],
     ['Packages', (db, file) => bdbHeaderBlobs(db, file)],
-    ['Packages.db', (db, file) => ndbHeaderBlobs(db, file)],
+    ['Packages.db', (db, file) => {
+      // A damaged blob drops its package (as rpm -qa does): one warning, then a count.
+      let bad = 0;
+      const blobs = ndbHeaderBlobs(db, file, (e) => {
+        if (bad++ === 0) warn(e.message);
+      });
+      if (bad > 1) warn(`${file}: ${bad} package blobs could not be read`);
+      return blobs;
+    }],
   ];
   for (const dir of RPMDB_DIRS) {
     for (const [name, read] of readers) {
