@@ -6,11 +6,13 @@
 //   2. appliance: mount with commit=600 (no periodic full commit), then file operations each
 //      followed by an fsync (sync FILE) so that each becomes a fast commit: a new file, an
 //      append, a hard link, an unlink, a truncate (DEL_RANGE), an in-place write, a new
-//      directory and a file created in a new directory; then an immediate reboot
+//      directory and a file created in a new directory, then the removal of a file the log
+//      changed before and of one of two hard links; then an immediate reboot
 //      (sysrq b: no sync, no unmount) ends the appliance: crash.img;
 //   3. a second appliance mounts a copy (the kernel replays the journal and the fast commits)
-//      and lists every file: kernel.txt ("./path mode:uid:size:nlink sha256-or-dash", the mode
-//      in hex as stat %f prints it, sorted).
+//      and lists every file: kernel.txt ("./path mode:uid:size:nlink:blocks sha256-or-dash",
+//      the mode in hex as stat %f prints it, blocks in 512-byte units, sorted), and takes
+//      statvfs: kernel-statfs.json (bsize, blocks, bfree, bavail, files, ffree).
 // The recipe fails if the kernel did not leave fast-commit records of every kind in the log.
 // fsck.log: what `e2fsck -fy` made of a copy. e2fsprogs 1.47.0 cannot be the oracle: its
 // fast-commit replay stops with 'Error "No free space in the directory" encountered in
@@ -34,6 +36,7 @@ const OPS = [
   'printf XXXX | dd of=keep/poke.bin bs=1 seek=100 conv=notrunc,fsync status=none',
   'mkdir fc/emptydir', 'echo new > keep/f41.txt', 'sync keep/f41.txt',
   'mkdir fc/subdir', 'echo inner > fc/subdir/inner.txt', 'sync fc/subdir/inner.txt',
+  'rm keep/poke.bin fc/hardlink.txt', 'sync keep/f2.txt',
 ];
 
 /** Fast-commit tags (as debugfs logdump names them) the crash image must hold. */
@@ -88,12 +91,19 @@ export default {
     copyFileSync(crash, kernelImg);
     const list = guestfishScript([
       `add-drive ${kernelImg} format:raw`, 'run',
-      'debug sh "mkdir -p /tmp/k; mount /dev/sda /tmp/k; cd /tmp/k; find . -mindepth 1 | sort | while read -r p; do ' +
-        's=$(stat -c %f:%u:%s:%h \\"$p\\"); ' +
-        'if [ -f \\"$p\\" ]; then echo \\"$p $s $(sha256sum < \\"$p\\" | cut -c1-64)\\"; else echo \\"$p $s -\\"; fi; done; cd /; umount /tmp/k"',
+      // The kernel's name for the disk is not always sda (the appliance's own disk may come first).
+      'debug sh "mkdir -p /tmp/k; mount $(blkid -U e4e4e4e4-fc00-4000-8000-000000000010) /tmp/k; cd /tmp/k; find . -mindepth 1 | sort | while read -r p; do ' +
+        's=$(stat -c %f:%u:%s:%h:%b \\"$p\\"); ' +
+        'if [ -f \\"$p\\" ]; then echo \\"$p $s $(sha256sum < \\"$p\\" | cut -c1-64)\\"; else echo \\"$p $s -\\"; fi; done; ' +
+        'stat -f -c \\"statfs %S %b %f %a %c %d\\" /tmp/k; cd /; umount /tmp/k"',
     ]);
     if (list.status !== 0 || !/^\.\/keep\//m.test(list.stdout)) throw new Error(`kernel listing of ${kernelImg} failed: ${list.stderr}`);
     writeFileSync(join(out, 'kernel.txt'), list.stdout.split('\n').filter((l) => l.startsWith('./')).join('\n') + '\n');
+    // statvfs(2) of the recovered filesystem, as the kernel counts it (what df and virt-df show).
+    const m = /^statfs (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(list.stdout);
+    if (!m) throw new Error(`no statfs line from the appliance:\n${list.stdout}`);
+    const [bsize, blocks, bfree, bavail, files, ffree] = m.slice(1).map(Number);
+    writeFileSync(join(out, 'kernel-statfs.json'), JSON.stringify({ bsize, blocks, bfree, bavail, files, ffree }) + '\n');
 
     const fsck = join(out, 'fsck.img');
     copyFileSync(crash, fsck);

@@ -2,8 +2,9 @@
 // Regenerates ext-casefold.kernel.json: every name of images/out/ext-casefold/lookups.json
 // looked up (stat) by the Linux kernel of the libguestfs appliance in /ci of a read-only
 // mount of casefold.img, recorded as the stored name it found (or null). One appliance
-// launch. The names are read from /lookups.oct in the image (octal escapes for printf, one
-// per line) so that no quoting layer touches their bytes.
+// launch (the disk is found by its label: the kernel does not always call it sda). The
+// names are read from /lookups.oct in the image (octal escapes for printf, one per line) so
+// that no quoting layer touches their bytes.
 //   node packages/core/test/ext-casefold-kernel.mjs
 
 import { spawnSync } from 'node:child_process';
@@ -21,7 +22,7 @@ const octal = (s) => [...Buffer.from(s)].map((b) => `\\${b.toString(8).padStart(
 const script = [
   `add-drive ${join(out, 'casefold.img')} format:raw readonly:true`,
   'run',
-  'debug sh "mkdir -p /tmp/c; mount -o ro /dev/sda /tmp/c; while read -r l; do [ -n \\"$l\\" ] || continue; n=$(printf \\"$l\\"); ' +
+  'debug sh "mkdir -p /tmp/c; mount -o ro $(blkid -L casefold) /tmp/c; while read -r l; do [ -n \\"$l\\" ] || continue; n=$(printf \\"$l\\"); ' +
     'i=$(stat -c %i \\"/tmp/c/ci/$n\\" 2>/dev/null || echo none); echo \\"$l $i\\"; done < /tmp/c/lookups.oct; umount /tmp/c"',
 ].join('\n') + '\n';
 // KERNEL_OUTPUT=FILE: the appliance's output saved from an earlier run (no launch).

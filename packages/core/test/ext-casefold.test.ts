@@ -40,6 +40,15 @@ describe('utf8-12.1 casefolding (the kernel\'s nfdicf)', () => {
     expect(casefoldName(Uint8Array.from([0x61, 0xff]))).toBeNull();
     expect(casefoldName(Uint8Array.from([0xed, 0xa0, 0x80]))).toBeNull(); // a surrogate
     expect(casefoldName(Uint8Array.from([0xc0, 0xaf]))).toBeNull(); // overlong
+    expect(casefoldName(Uint8Array.from([0x61, 0xf4, 0x90, 0x80, 0x80]))).toBeNull(); // past U+10FFFF
+    expect(casefoldName(Uint8Array.from([0x61, 0xe2, 0x82]))).toBeNull(); // truncated
+  });
+
+  it('passes a stray continuation byte through, as the kernel\'s utf8byte does, unless it starts the name', () => {
+    const hex = (b: Uint8Array | null) => b && Buffer.from(b).toString('hex');
+    expect(hex(casefoldName(Uint8Array.from([0x41, 0x80])))).toBe('6180');
+    expect(hex(casefoldName(Buffer.concat([Buffer.from('É'), Buffer.from([0xbf]), Buffer.from('X')])))).toBe(`${Buffer.from('e\u0301').toString('hex')}bf78`);
+    expect(casefoldName(Uint8Array.from([0x80, 0x41]))).toBeNull();
   });
 });
 

@@ -8,17 +8,19 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureImage } from '../../../test/helpers/images.js';
-import { openExtImage, walk, sha256Of, warnings } from './ext-helpers.js';
+import { openExtImage, walk, sha256Of, warnings, debugfs } from './ext-helpers.js';
+import { FcAllocator } from '../src/fs/ext/journal/fast-commit-alloc.js';
 import type { ExtFs } from '../src/fs/ext/index.js';
+import type { StatFs } from '../src/fs/vfs.js';
 import { parseJournalSuperblock } from '../src/fs/ext/journal/superblock.js';
 import { scanFastCommits } from '../src/fs/ext/journal/fast-commit.js';
 
-/** The kernel listing's format: "./path mode:uid:size:nlink sha256-or-dash" (mode in hex, as stat %f), sorted by path. */
+/** The kernel listing's format: "./path mode:uid:size:nlink:blocks sha256-or-dash" (mode in hex, as stat %f), sorted by path. */
 function listing(fs: ExtFs): string {
   const lines = walk(fs).map((e) => {
     const st = fs.stat(e.ino);
     const sum = e.type === 'file' ? sha256Of(fs, e.ino, st.size) : '-';
-    return `./${e.path} ${st.mode.toString(16)}:${st.uid}:${st.size}:${st.nlink} ${sum}`;
+    return `./${e.path} ${st.mode.toString(16)}:${st.uid}:${st.size}:${st.nlink}:${st.blocks} ${sum}`;
   });
   return lines.sort((a, b) => Buffer.compare(Buffer.from(a.split(' ')[0]), Buffer.from(b.split(' ')[0]))).join('\n') + '\n';
 }
@@ -44,6 +46,69 @@ describe('ext4 fast-commit replay (kernel-written image)', () => {
   it('differs without replay (the test can fail)', () => {
     const fs = openExtImage(join(dir, 'crash.img'), { replayJournal: false });
     expect(listing(fs)).not.toBe(kernel);
+  });
+
+  it("statfs after replay equals the kernel's statvfs of the recovered filesystem (free blocks and inodes)", () => {
+    const want = JSON.parse(readFileSync(join(dir, 'kernel-statfs.json'), 'utf8'));
+    const pick = (s: StatFs) => ({ bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree });
+    expect(pick(openExtImage(join(dir, 'crash.img')).statfs())).toEqual(want);
+    // The on-disk counts (no replay) are not the kernel's.
+    expect(pick(openExtImage(join(dir, 'crash.img'), { replayJournal: false }).statfs())).not.toEqual(want);
+  });
+
+  it("group descriptors after replay carry the counts the kernel wrote back after its recovery (kernel.img)", () => {
+    const replayed = openExtImage(join(dir, 'crash.img'));
+    const recovered = openExtImage(join(dir, 'kernel.img'), { replayJournal: false });
+    const counts = (fs: ExtFs) => Array.from({ length: fs.sb.groupCount }, (_, g) => {
+      const gd = fs.group(g);
+      return { g, free: gd.bg_free_blocks_count, ifree: gd.bg_free_inodes_count, dirs: gd.bg_used_dirs_count, unused: gd.bg_itable_unused };
+    });
+    expect(counts(replayed)).toEqual(counts(recovered));
+    expect(counts(openExtImage(join(dir, 'crash.img'), { replayJournal: false }))).not.toEqual(counts(recovered));
+  });
+
+  describe('bitmap bookkeeping rules (ext4_mb_mark_bb, ext4_mark_inode_used, ext4_mb_new_blocks_simple) on real bitmaps', () => {
+    // ext4-1k.img: 1 KiB blocks, 8192 blocks per group; blocks 16383-16384 (group 1) free and
+    // 16385-16386 (group 2) in use, as debugfs testb says. base.img: the fast-commit image
+    // before the crash (blocks from 1628 on and inodes from 59 on are free).
+    const allocFor = (fs: ExtFs) => new FcAllocator({ sb: fs.sb, group: (g) => fs.group(g), block: (p, w) => fs.metaBlock(p, w) });
+    const free = (a: FcAllocator, fs: ExtFs, g: number) => (a.changedGroups.get(g) ?? fs.group(g)).bg_free_blocks_count;
+
+    it('counts only the bits that flip, group by group, and refuses blocks outside the filesystem', () => {
+      const img = ensureImage('ext-ext4-1k', 'ext4-1k.img');
+      const fs = openExtImage(img);
+      expect(debugfs(img, 'testb 16383 4')).toMatch(/16384 not in use\n.*16385 marked in use/s);
+      const a = allocFor(fs);
+      const [g1, g2] = [free(a, fs, 1), free(a, fs, 2)];
+      a.markBlocks(16383, 4, false);
+      expect([free(a, fs, 1) - g1, free(a, fs, 2) - g2]).toEqual([0, 2]);
+      a.markBlocks(16383, 4, true);
+      a.markBlocks(16383, 4, true);
+      expect([free(a, fs, 1) - g1, free(a, fs, 2) - g2]).toEqual([-2, 0]);
+      a.markBlocks(fs.sb.s_blocks_count - 1, 5, true);
+      expect(a.problems).toEqual([`blocks ${fs.sb.s_blocks_count - 1}..${fs.sb.s_blocks_count + 3} are outside the filesystem`]);
+    });
+
+    it('marks an inode in use once, frees it once, and allocates the first free block no region excludes', () => {
+      const fs = openExtImage(join(dir, 'base.img'));
+      const a = allocFor(fs);
+      const ifree = () => (a.changedGroups.get(0) ?? fs.group(0)).bg_free_inodes_count;
+      const i0 = ifree();
+      a.markInodeUsed(60);
+      a.markInodeUsed(60);
+      expect(ifree()).toBe(i0 - 1);
+      expect(a.changedGroups.get(0)!.bg_itable_unused).toBe(fs.sb.s_inodes_per_group - 60);
+      a.freeInode(60, false);
+      a.freeInode(60, false);
+      expect(ifree()).toBe(i0);
+      a.markInodeUsed(3); // a reserved inode: refused
+      expect(a.problems).toEqual(['inode 3 cannot be marked in use']);
+      const b0 = free(a, fs, 0);
+      a.exclude(1628, 2);
+      expect(a.allocBlock(0)).toBe(1630);
+      expect(a.allocBlock(1700)).toBe(1700);
+      expect(free(a, fs, 0)).toBe(b0 - 2);
+    });
   });
 
   describe('scan rules on the real fast-commit area', () => {

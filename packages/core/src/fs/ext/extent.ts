@@ -134,6 +134,24 @@ export class ExtentTree {
     return n;
   }
 
+  /**
+   * The blocks of the tree's index and leaf nodes (not the root in i_block), at most `limit`
+   * of them (fast-commit replay marks them in the block bitmap). Depth falls by one per level.
+   */
+  nodeBlocks(limit: number): number[] {
+    const out = new Set<number>();
+    const walk = (n: ExtentNode): void => {
+      if (n.eh_depth === 0) return;
+      for (let i = 0; i < n.eh_entries; i++) {
+        if (out.size >= limit) throw new GuestkitError('LIMIT', `extent tree of inode ${this.inode.ino} has more than ${limit} nodes`);
+        out.add(n.start[i]);
+        walk(this.childNode(n.start[i], n.eh_depth - 1));
+      }
+    };
+    walk(this.root);
+    return [...out];
+  }
+
   /** Map logical block `lblk`: the run starting there, at most `maxLen` blocks long. */
   map(lblk: number, maxLen: number): Run {
     if (lblk >= MAX_LBLK) return { lblk, len: maxLen, pblk: -1, unwritten: false };

@@ -29,6 +29,7 @@ import {
   COMPAT_HAS_JOURNAL,
   INCOMPAT_CASEFOLD,
   INCOMPAT_FILETYPE,
+  INCOMPAT_FLEX_BG,
   INCOMPAT_RECOVER,
   RO_COMPAT_METADATA_CSUM,
   SUPERBLOCK_OFFSET,
@@ -83,7 +84,8 @@ import {
 import { parseJournalSuperblock, JBD2_MAGIC_NUMBER, JBD2_FEATURE_INCOMPAT_FAST_COMMIT } from './journal/superblock.js';
 import { recoverJournal, type OverlayEntry } from './journal/recovery.js';
 import { scanFastCommits, type FcOp } from './journal/fast-commit.js';
-import { FcMapper, replayFastCommits, type FcDirState, type FcInodeState } from './journal/fast-commit-replay.js';
+import { FcMapper, replayFastCommits, FC_MAX_RUNS_PER_INODE, type FcBlocks, type FcDirState, type FcInodeState } from './journal/fast-commit-replay.js';
+import { FcAllocator } from './journal/fast-commit-alloc.js';
 import { extStatfs } from './statfs.js';
 import { casefoldName, EXT4_ENC_UTF8_12_1 } from './casefold.js';
 
@@ -293,22 +295,48 @@ export class ExtFs implements Filesystem, ExtContext {
     const fc = this.pendingFc;
     this.pendingFc = null;
     if (!fc) return;
+    const sb = this.sb;
+    const alloc = new FcAllocator({ sb, group: (g) => this.group(g), block: (pblk, w) => this.metaBlock(pblk, w) });
     const r = replayFastCommits(fc.ops, {
       // Unparsed: an inode a fast commit creates may be garbage on disk until it is replayed.
       raw: (ino) => this.rawInode(ino),
       lookup: (dir, name) => this.lookup(dir, name),
       decode: (name) => decodeName(name, 0, name.length),
-      inodeSize: this.sb.s_inode_size,
+      inodeSize: sb.s_inode_size,
+      firstIno: sb.s_first_ino,
+      blockSize: sb.blockSize,
+      alloc,
+      blocks: (ino, st) => this.fcBlocks(ino, st),
+      dirGoal: (ino) => {
+        // ext4_inode_to_goal_block (delalloc): a directory's goal is its flex group's first block.
+        let g = Math.floor((ino - 1) / sb.s_inodes_per_group);
+        const flex = hasIncompat(sb, INCOMPAT_FLEX_BG) ? 2 ** sb.s_log_groups_per_flex : 1;
+        if (flex >= 4) g -= g % flex;
+        return sb.s_first_data_block + g * sb.s_blocks_per_group;
+      },
     });
-    for (const m of r.skipped.slice(0, 5)) this.addWarning(`${what}: fast commit: ${m}; skipped`);
+    for (const m of [...r.skipped, ...alloc.problems].slice(0, 5)) this.addWarning(`${what}: fast commit: ${m}; skipped`);
     this.fcInodes = r.inodes;
     this.fcDirs = r.dirs;
+    // The group descriptors as replay left them (free counts for statfs).
+    for (const [g, gd] of alloc.changedGroups) this.groupCache.set(g, gd);
+    this.statfsCache = undefined;
     this.inodes.clear();
     this.stats.fastCommits = fc.commits;
     this.stats.fastCommitRecords = fc.ops.length;
     this.addWarning(
       `${this.where}: replayed ${fc.commits} fast commit(s) (${fc.ops.length} records: ${r.inodes.size} inodes, ${r.dirs.size} directories) in memory; the image is not modified`,
     );
+  }
+
+  /** The block mapping of an inode in a fast-commit replay state (see FcReplayHooks.blocks). */
+  private fcBlocks(ino: number, st: FcInodeState): FcBlocks | null {
+    const i = parseInode(this.sb, ino, st.raw);
+    if (i.i_flags & EXT4_INLINE_DATA_FL) return null;
+    const extents = (i.i_flags & EXT4_EXTENTS_FL) !== 0;
+    const tree = st.emptyTree ? null : extents ? new ExtentTree(this, i) : new BlockMap(this, i);
+    const nodes = tree instanceof ExtentTree ? tree.nodeBlocks(FC_MAX_RUNS_PER_INODE) : [];
+    return { map: (l, n) => new FcMapper(tree, st.ranges).map(l, n), nodes, extents };
   }
 
   /** Replayed contents of block `pblk`, if the journal has it. */
@@ -757,15 +785,18 @@ export class ExtFs implements Filesystem, ExtContext {
     }
     const candidates = encodeNameCandidates(name).filter((b) => b.length <= EXT4_NAME_LEN);
     if (candidates.length === 0) return null;
-    // A casefolded directory (ext4_match with IS_CASEFOLDED): names compare by their utf8
-    // casefolding; a name that is not valid UTF-8 compares by its bytes.
+    // A casefolded directory (generic_ci_match): names compare by their utf8 casefolding; a
+    // name the kernel does not take for UTF-8 compares by its bytes. Each byte spelling of
+    // `name` is folded on its own.
     const casefold = (i.i_flags & EXT4_CASEFOLD_FL) !== 0 && this.casefoldEncoding;
-    const folded = casefold ? casefoldName(candidates[0]) : null;
+    const foldOf: readonly (Uint8Array | null)[] = casefold ? candidates.map((c) => casefoldName(c)) : NO_FOLDS;
+    const folds: readonly Uint8Array[] = casefold ? foldOf.filter((f): f is Uint8Array => f !== null) : NO_FOLDS;
     const match = (buf: Uint8Array, nameOff: number, nameLen: number) => {
       for (const w of candidates) if (nameEquals(buf, nameOff, nameLen, w)) return true;
-      if (!folded) return false;
+      if (folds.length === 0) return false;
       const f = casefoldName(buf.subarray(nameOff, nameOff + nameLen));
-      return f ? f.length === folded.length && nameEquals(f, 0, f.length, folded) : nameEquals(buf, nameOff, nameLen, folded);
+      if (f) for (const w of folds) if (nameEquals(f, 0, f.length, w)) return true;
+      return false;
     };
 
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
@@ -795,7 +826,7 @@ export class ExtFs implements Filesystem, ExtContext {
     }
     if (i.i_flags & EXT4_INDEX_FL && hasCompat(this.sb, COMPAT_DIR_INDEX) && !(i.i_flags & EXT4_ENCRYPT_FL)) {
       // ext4fs_dirhash: a casefolded directory hashes the folded name (its bytes if invalid).
-      const hashed = casefold ? [folded ?? candidates[0], ...candidates.slice(1)] : candidates;
+      const hashed = casefold ? candidates.map((c, k) => foldOf[k] ?? c) : candidates;
       const r = this.htreeLookup(c, hashed, match);
       if (r !== undefined) return r;
     }
@@ -959,6 +990,9 @@ export class ExtFs implements Filesystem, ExtContext {
     return this.statfsCache;
   }
 }
+
+/** The casefolded spellings of a name looked up outside a casefolded directory: none. */
+const NO_FOLDS: readonly never[] = [];
 
 /** Parsed htree nodes and checksum-verified leaves, keyed by their (cached) block buffers. */
 const parsedDx = new WeakMap<Uint8Array, DxNode | string>();
