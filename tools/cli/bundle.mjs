@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, closeSync, openSync, ftruncateSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync, closeSync, openSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -170,7 +170,7 @@ try {
   const disk = trainingDisk(tmp);
   const runs = {
     guestkit: [['--help'], ['filesystems', '--long', '--all', '-a', disk], ['cat', '--help']],
-    cat: [['-a', disk, '/etc/os-release'], ['-a', disk, '/etc/fstab', '/usr/share/doc/readme']],
+    cat: [['-a', disk, '/etc/os-release'], ['-a', disk, '/etc/fstab', '/usr/share/doc/readme', '/usr/lib/link-3']],
     ls: [['-a', disk, '/'], ['-R', '-a', disk, '/'], ['-lR', '-a', disk, '/']],
     df: [['-a', disk], ['-h', '-a', disk]],
     filesystems: [['--long', '--all', '-a', disk], ['--csv', '-a', disk]],
@@ -189,28 +189,47 @@ try {
 }
 
 /**
- * A small GPT disk like the guests the commands read: an ext4 root (mke2fs -d from a small
- * Linux-like tree) in partition 1. Without mke2fs, an empty partitioned disk.
+ * A small GPT disk laid out like the guests the commands read: a FAT EFI system partition
+ * (mkfs.fat) and an ext4 root (mke2fs -d from a small Linux-like tree) whose /etc/fstab mounts
+ * both by UUID. Without those tools, an empty partitioned disk.
  */
 function trainingDisk(dir) {
   const disk = join(dir, 'disk.img');
+  const MiB = 1024 * 1024;
   const fd = openSync(disk, 'w');
-  ftruncateSync(fd, 16 * 1024 * 1024);
+  ftruncateSync(fd, 24 * MiB);
   closeSync(fd);
-  spawnSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], { input: 'label: gpt\nstart=2048,size=28672,type=L\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  spawnSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', disk], {
+    input: 'label: gpt\nstart=2048,size=12288,type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=14336,size=32768,type=L\n',
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  const esp = join(dir, 'esp.img');
+  if (spawnSync('mkfs.fat', ['-C', '-i', '1234ABCD', '-n', 'EFI', esp, String(6 * 1024)], { stdio: 'ignore' }).status === 0) {
+    const d = openSync(disk, 'r+');
+    writeSync(d, readFileSync(esp), 0, undefined, 2048 * 512);
+    closeSync(d);
+  }
   const tree = join(dir, 'root');
   const files = {
     'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n',
-    'etc/fstab': 'UUID=0f2d5f2a-4a7e-4f4b-9d59-3f1f4c6bb001 / ext4 defaults 0 1\n',
+    'etc/fstab': 'UUID=0f2d5f2a-4a7e-4f4b-9d59-3f1f4c6bb001 / ext4 errors=remount-ro 0 1\nUUID=1234-ABCD /boot/efi vfat umask=0077 0 1\n',
     'etc/hostname': 'training\n',
     'usr/share/doc/readme': 'guestkit code cache training disk\n'.repeat(200),
     'usr/bin/.keep': '',
+    'boot/efi/.keep': '',
     'var/lib/dpkg/status': '',
   };
   for (const [f, text] of Object.entries(files)) {
     mkdirSync(dirname(join(tree, f)), { recursive: true });
     writeFileSync(join(tree, f), text);
   }
-  spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-U', '0f2d5f2a-4a7e-4f4b-9d59-3f1f4c6bb001', '-d', tree, '-E', `offset=${2048 * 512}`, disk, '14M'], { stdio: 'ignore' });
+  // Directories of a few entries, one big enough for an htree index, symlinks: the shapes a
+  // recursive listing meets in a real root.
+  for (let k = 0; k < 40; k++) mkdirSync(join(tree, 'usr', 'lib', `d${k}`, 'sub'), { recursive: true });
+  mkdirSync(join(tree, 'usr', 'share', 'locale'), { recursive: true });
+  for (let k = 0; k < 400; k++) writeFileSync(join(tree, 'usr', 'share', 'locale', `language-${k}.mo`), `${k}\n`);
+  for (let k = 0; k < 20; k++) symlinkSync(`../share/locale/language-${k}.mo`, join(tree, 'usr', 'lib', `link-${k}`));
+  symlinkSync('usr/bin', join(tree, 'bin')); // merged /usr, as Debian 12
+  spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-U', '0f2d5f2a-4a7e-4f4b-9d59-3f1f4c6bb001', '-d', tree, '-E', `offset=${14336 * 512}`, disk, '16M'], { stdio: 'ignore' });
   return disk;
 }

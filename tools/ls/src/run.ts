@@ -12,7 +12,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { hideBin } from 'yargs/helpers';
 import {
-  GuestkitError, fileTypeOfMode, compareBytes, warn, LIMITS, S_IFMT, S_IFREG, S_IFLNK,
+  GuestkitError, fileTypeOfMode, sortByBytes, warn, LIMITS, S_IFMT, S_IFREG, S_IFLNK,
   type GuestView, type GuestStat, type Filesystem,
 } from '@guestkit/core';
 import { openGuestFromArgs, runTool, writeOut, reportError, isVerbose } from '@guestkit/clikit';
@@ -113,7 +113,7 @@ export async function run(argv: LsArgs, rawArgs: readonly string[] = hideBin(pro
 
 /** guestfs_ls: names in a directory (following symlinks to it), sorted by bytes. */
 async function lsPlain(view: GuestView, dir: string, out: Out, json: boolean): Promise<void> {
-  const names = view.readdir(dir).map((e) => e.name).sort(compareBytes);
+  const names = sortByBytes(view.readdir(dir).map((e) => e.name), (n) => n);
   for (const n of names) { const w = out.line(json ? JSON.stringify({ name: n }) : n); if (w) await w; }
 }
 
@@ -136,7 +136,7 @@ async function lsR(view: GuestView, dir: string, out: Out, json: boolean): Promi
     paths.push(prefix + rel);
     if (paths.length > LIMITS.maxDirEntries) throw new GuestkitError('LIMIT', `${dir}: more than ${LIMITS.maxDirEntries} paths`);
   }
-  paths.sort(compareBytes);
+  sortByBytes(paths, (p) => p);
   for (const p of paths) { const w = out.line(json ? JSON.stringify({ path: p }) : p); if (w) await w; }
 }
 
@@ -162,7 +162,7 @@ async function lsL(view: GuestView, dir: string, now: number, out: Out, json: bo
     const link = (est.mode & S_IFMT) === S_IFLNK ? e.mount.fs.readlink(e.ino) : undefined;
     entries.push({ name: e.name, st: est, link });
   }
-  entries.sort((a, b) => compareBytes(a.name, b.name));
+  sortByBytes(entries, (e) => e.name);
   if (json) {
     for (const e of entries) { const w = out.line(JSON.stringify(jsonEntry(e.name, e.st, e.link, undefined))); if (w) await w; }
   } else {

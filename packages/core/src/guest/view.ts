@@ -128,6 +128,26 @@ export function compareBytes(a: string, b: string): number {
   return a.length - b.length;
 }
 
+const entryName = (e: { name: string }): string => e.name;
+
+/** A code unit from which UTF-16 order and UTF-8 byte order may differ (surrogates and up). */
+const BEYOND_BMP_ORDER = /[\ud800-\uffff]/;
+
+/**
+ * Sort `items` into the byte order of their keys' UTF-8 (as strcmp, GNU ls in the C locale and
+ * libguestfs sort). When no key holds a code unit at or above U+D800, UTF-16 order is that
+ * order and the engine's own string comparison does it (a recursive listing sorts tens of
+ * thousands of paths sharing long prefixes); otherwise compareBytes.
+ */
+export function sortByBytes<T>(items: T[], key: (t: T) => string): T[] {
+  for (const t of items) if (BEYOND_BMP_ORDER.test(key(t))) return items.sort((a, b) => compareBytes(key(a), key(b)));
+  return items.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
 /** Join a guest directory path and a name. */
 export function joinGuestPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
@@ -402,7 +422,7 @@ export class GuestView {
         }
         throw e;
       }
-      if (sort) raw.sort((a, b) => compareBytes(a.name, b.name));
+      if (sort) sortByBytes(raw, entryName);
       const names = new Set<string>();
       const entries: WalkEntry[] = raw.map((e) => {
         const duplicate = names.has(e.name);
