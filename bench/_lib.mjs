@@ -16,6 +16,12 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// Every node process a benchmark starts runs as bin/guestkit runs node: without
+// NODE_EXTRA_CA_CERTS (parsing that file is ~70 ms of CPU per node start where it is set;
+// bench/startup.mjs shows node with it too).
+export const NODE_EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_EXTRA_CA_CERTS;
 export const coreDist = (rel) => join(root, 'packages', 'core', 'dist', rel);
 export const guestfsEnv = { LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
 export const RUNS = Number(process.env.BENCH_RUNS ?? 5);

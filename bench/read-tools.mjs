@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import './_lib.mjs'; // node processes run as bin/guestkit runs node (no NODE_EXTRA_CA_CERTS)
 import { writeSection } from './section.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
