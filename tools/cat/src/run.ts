@@ -41,16 +41,15 @@ export async function run(argv: CatArgs, rawArgs: readonly string[] = hideBin(pr
 type View = ReturnType<typeof openGuestFromArgs>['view'];
 
 async function catRaw(view: View, path: string): Promise<void> {
-  const stream = view.createReadStream(path);
-  for await (const chunk of stream) await writeOut(chunk as Buffer);
+  for (const chunk of view.readChunks(path)) await writeOut(chunk);
 }
 
 async function catJson(view: View, path: string): Promise<void> {
   const f = view.openFile(path);
   await writeOut(`{"path":${JSON.stringify(path)},"size":${f.stat.size},"base64":"`);
   let carry = Buffer.alloc(0);
-  for await (const chunk of view.createReadStream(path)) {
-    let b = carry.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+  for (const chunk of view.readChunks(path)) {
+    let b = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     const whole = b.length - (b.length % 3);
     if (whole > 0) {
       for (let o = 0; o < whole; o += B64_PIECE) await writeOut(b.subarray(o, Math.min(whole, o + B64_PIECE)).toString('base64'));

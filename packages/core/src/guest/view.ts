@@ -385,6 +385,12 @@ export class GuestView {
     return done === want ? buf : buf.subarray(0, done);
   }
 
+  /** A regular file's bytes in READ_CHUNK pieces, read as they are asked for (fileChunks). */
+  readChunks(path: string, opts: { start?: number; end?: number } = {}): Generator<Buffer> {
+    const f = this.openFile(path);
+    return fileChunks(f.fs, f.ino, f.stat.size, opts);
+  }
+
   /** A Readable over a regular file, read in READ_CHUNK pieces (never the whole file in memory). */
   createReadStream(path: string, opts: { start?: number; end?: number } = {}): Readable {
     const f = this.openFile(path);
@@ -472,33 +478,39 @@ export class GuestView {
   }
 }
 
-/** A Readable over (fs, ino) of `size` bytes, in READ_CHUNK reads. */
-export function fileReadStream(fs: Filesystem, ino: number, size: number, opts: { start?: number; end?: number } = {}): Readable {
+/**
+ * The bytes of (fs, ino), `size` bytes long, from opts.start to opts.end (inclusive), in
+ * READ_CHUNK pieces read synchronously: a tool that writes them out as they come never holds a
+ * whole file, and needs no stream machinery (`guestkit cat` of a small file).
+ */
+export function* fileChunks(fs: Filesystem, ino: number, size: number, opts: { start?: number; end?: number } = {}): Generator<Buffer> {
   let pos = opts.start ?? 0;
   const end = Math.min(size, opts.end === undefined ? size : opts.end + 1);
+  while (pos < end) {
+    const want = Math.min(READ_CHUNK, end - pos);
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      const n = fs.read(ino, buf.subarray(got), pos + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    // The inode says `size` but the data ends early: the file is truncated on disk.
+    if (got === 0) throw new GuestkitError('CORRUPT', `inode ${ino}: data ends at ${pos}, before its size ${size}`);
+    pos += got;
+    yield got === want ? buf : buf.subarray(0, got);
+  }
+}
+
+/** A Readable over (fs, ino) of `size` bytes, in READ_CHUNK reads (fileChunks). */
+export function fileReadStream(fs: Filesystem, ino: number, size: number, opts: { start?: number; end?: number } = {}): Readable {
+  const chunks = fileChunks(fs, ino, size, opts);
   return new Readable({
     highWaterMark: READ_CHUNK,
     read() {
       try {
-        if (pos >= end) {
-          this.push(null);
-          return;
-        }
-        const want = Math.min(READ_CHUNK, end - pos);
-        const buf = Buffer.allocUnsafe(want);
-        let got = 0;
-        while (got < want) {
-          const n = fs.read(ino, buf.subarray(got), pos + got);
-          if (n <= 0) break;
-          got += n;
-        }
-        if (got === 0) {
-          // The inode says `size` but the data ends early: the file is truncated on disk.
-          this.destroy(new GuestkitError('CORRUPT', `inode ${ino}: data ends at ${pos}, before its size ${size}`));
-          return;
-        }
-        pos += got;
-        this.push(got === want ? buf : buf.subarray(0, got));
+        const r = chunks.next();
+        this.push(r.done ? null : r.value);
       } catch (e) {
         this.destroy(e as Error);
       }
