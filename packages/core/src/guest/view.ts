@@ -318,6 +318,14 @@ export class GuestView {
   /** Directory entries of (mount, ino), mountpoints crossed. */
   entriesOf(mount: Mount, ino: number): { name: string; ino: number; type: FileType; mount: Mount }[] {
     const out: { name: string; ino: number; type: FileType; mount: Mount }[] = [];
+    this.eachEntry(mount, ino, (name, eino, emount, type) => {
+      out.push({ name, ino: eino, mount: emount, type });
+    });
+    return out;
+  }
+
+  /** Call `fn` with each entry of (mount, ino) but "." and "..", mountpoints crossed. */
+  private eachEntry(mount: Mount, ino: number, fn: (name: string, ino: number, mount: Mount, type: FileType) => void): void {
     const covered = this.covers.get(mount.id);
     let n = 0;
     for (const e of mount.fs.readdir(ino)) {
@@ -327,13 +335,12 @@ export class GuestView {
       if (e.name === '.' || e.name === '..') continue;
       // Fast path: nothing is mounted on this mount's directories.
       if (!covered || !covered.has(e.ino)) {
-        out.push({ name: e.name, ino: e.ino, mount, type: e.type });
+        fn(e.name, e.ino, mount, e.type);
         continue;
       }
       const c = this.cross(mount, e.ino);
-      out.push({ name: e.name, ino: c.ino, mount: c.mount, type: 'dir' });
+      fn(e.name, c.ino, c.mount, 'dir');
     }
-    return out;
   }
 
   readlink(path: string): string {
@@ -418,9 +425,26 @@ export class GuestView {
     const levels: Level[] = [];
     const open = (mount: Mount, ino: number, dirPath: string, depth: number): Level | null => {
       const key = `${mount.id}:${ino}`;
-      let raw: { name: string; ino: number; type: FileType; mount: Mount }[];
+      // One entry object per name, built as readdir gives them (a recursive listing makes
+      // tens of thousands); sorted afterwards (stable: of two equal names the one readdir
+      // gave second is the duplicate either way).
+      const entries: WalkEntry[] = [];
+      const names = new Set<string>();
       try {
-        raw = this.entriesOf(mount, ino);
+        this.eachEntry(mount, ino, (name, eino, emount, etype) => {
+          const duplicate = names.has(name);
+          names.add(name);
+          let type = etype;
+          if (type === 'unknown') {
+            try {
+              type = fileTypeOfMode(emount.fs.stat(eino).mode);
+            } catch { /* left unknown: reported when the tool stats it */ }
+          }
+          entries.push({
+            path: joinGuestPath(dirPath, name), dir: dirPath, name, depth, mount: emount, ino: eino, type,
+            badName: isBadName(name), duplicate,
+          });
+        });
       } catch (e) {
         if (e instanceof GuestkitError) {
           onError(dirPath, e);
@@ -428,22 +452,7 @@ export class GuestView {
         }
         throw e;
       }
-      if (sort) sortByBytes(raw, entryName);
-      const names = new Set<string>();
-      const entries: WalkEntry[] = raw.map((e) => {
-        const duplicate = names.has(e.name);
-        names.add(e.name);
-        let type = e.type;
-        if (type === 'unknown') {
-          try {
-            type = fileTypeOfMode(e.mount.fs.stat(e.ino).mode);
-          } catch { /* left unknown: reported when the tool stats it */ }
-        }
-        return {
-          path: joinGuestPath(dirPath, e.name), dir: dirPath, name: e.name, depth, mount: e.mount, ino: e.ino, type,
-          badName: isBadName(e.name), duplicate,
-        };
-      });
+      if (sort) sortByBytes(entries, entryName);
       return { entries, i: 0, key };
     };
     const first = open(r.mount, r.ino, startPath, 1);
