@@ -13,9 +13,9 @@
 // test/fuzz-corpus/<target>/ once the parser is fixed.
 
 import { build } from 'esbuild';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAddon } from './native/build-addon.mjs';
@@ -52,10 +52,23 @@ function parseArgs(argv) {
 }
 
 /**
- * esbuild: fuzz/bundle-entry.ts (or `entry`, a module's source) and every @guestkit/* source
- * it imports, as one CommonJS file.
+ * Modules bundled apart into build/uninstrumented.cjs, which jazzer.js is told not to instrument
+ * (--excludes): leaf helpers called for every field or byte a parser reads, whose branches tell
+ * the fuzzer nothing about the parsers (the bounds check of every Bytes read, the CRC-32C
+ * tables), the error class, and the harness's own sparse-image decoder. Instrumented, they
+ * cost a counter update and a native comparison hook per field read. errors.ts goes with them
+ * so that GuestkitError is one class on both sides.
  */
-async function bundle(outfile, entry) {
+const UNINSTRUMENTED = ['packages/core/src/bytes.ts', 'packages/core/src/errors.ts', 'packages/core/src/util/crc32c.ts', 'fuzz/lib/sparse-image.ts'];
+const UNINSTRUMENTED_FILE = 'uninstrumented.cjs';
+
+/**
+ * esbuild: fuzz/bundle-entry.ts (or `entry`, a module's source) and every @guestkit/* source
+ * it imports, as one CommonJS file; `leaves` (the path of build/uninstrumented.cjs) and
+ * third-party packages (from node_modules, by absolute path) stay outside it, so that
+ * jazzer.js's filters can leave them uninstrumented.
+ */
+async function bundle(outfile, entry, leaves) {
   const pkgs = {};
   for (const group of ['packages', 'tools']) {
     for (const d of readdirSync(join(root, group))) {
@@ -63,6 +76,7 @@ async function bundle(outfile, entry) {
       if (existsSync(pj)) pkgs[JSON.parse(readFileSync(pj, 'utf8')).name] = join(root, group, d, 'src');
     }
   }
+  const leafPaths = new Set(UNINSTRUMENTED.map((p) => join(root, p)));
   const alias = {
     name: 'guestkit-sources',
     setup(b) {
@@ -75,21 +89,34 @@ async function bundle(outfile, entry) {
       // Sources import siblings as './x.js': resolve them to the .ts file.
       b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (args) => {
         const ts = resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+        if (leaves && leafPaths.has(ts)) return { path: leaves, external: true };
         return existsSync(ts) ? { path: ts } : undefined;
+      });
+      // Third-party packages: required from node_modules (their CommonJS build), where
+      // jazzer.js's default filter leaves them uninstrumented: we fuzz our parsers, not fzstd.
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (!leaves || args.path.startsWith('@guestkit/') || args.path.startsWith('node:') || isBuiltin(args.path)) return undefined;
+        try {
+          return { path: createRequire(join(args.resolveDir, 'x.js')).resolve(args.path), external: true };
+        } catch {
+          return undefined;
+        }
       });
     },
   };
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', plugins: [alias], external: ['fuse-native', 'esbuild'], logLevel: 'error', sourcemap: 'inline' };
+  if (leaves) {
+    await build({
+      ...common,
+      stdin: { contents: UNINSTRUMENTED.map((p) => `export * from ${JSON.stringify(join(root, p))};`).join('\n'), resolveDir: here, sourcefile: 'uninstrumented.ts', loader: 'ts' },
+      outfile: leaves,
+      plugins: [],
+    });
+  }
   await build({
+    ...common,
     ...(entry ? { stdin: { contents: entry, resolveDir: here, sourcefile: 'entry.ts', loader: 'ts' } } : { entryPoints: [join(here, 'bundle-entry.ts')] }),
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    plugins: [alias],
-    external: ['fuse-native', 'esbuild'],
-    logLevel: 'error',
-    sourcemap: 'inline',
   });
 }
 
@@ -113,20 +140,25 @@ function targetEntry(t) {
 
 async function runJazzer(o, t, dirs, cacheBase) {
   const bundleFile = join(cacheBase, 'build', `target-${t}.cjs`);
-  await bundle(bundleFile, targetEntry(t));
+  await bundle(bundleFile, targetEntry(t), join(cacheBase, 'build', UNINSTRUMENTED_FILE));
   const require = createRequire(join(root, 'package.json'));
   const cli = join(dirname(require.resolve('@jazzer.js/core/package.json')), 'dist', 'cli.js');
   const args = [
     '--max-old-space-size=512',
     cli, join(here, 'jazzer-target.cjs'), dirs.corpus, dirs.seeds,
     '--sync', `--timeout=${JAZZER_TIMEOUT_MS}`, '--disable_bug_detectors=.*',
+    // Instrument the target's bundle only: not build/uninstrumented.cjs (see UNINSTRUMENTED), not
+    // third-party packages (node_modules, jazzer.js's own included), not jazzer-target.cjs.
+    '--includes=*', '--excludes=node_modules', `--excludes=${UNINSTRUMENTED_FILE}`, '--excludes=jazzer-target.cjs',
     '--',
     `-max_total_time=${o.seconds}`, `-rss_limit_mb=${o.rssLimitMb}`, '-max_len=1048576',
     `-artifact_prefix=${dirs.findings}/`, '-print_final_stats=1',
   ];
+  const statsFile = join(cacheBase, 'build', `stats-${t}.json`);
+  rmSync(statsFile, { force: true });
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, GUESTKIT_FUZZ_BUNDLE: bundleFile },
+      env: { ...process.env, GUESTKIT_FUZZ_BUNDLE: bundleFile, GUESTKIT_FUZZ_STATS: statsFile },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     let tail = '';
@@ -140,12 +172,16 @@ async function runJazzer(o, t, dirs, cacheBase) {
       const execs = Number(/stat::number_of_executed_units: (\d+)/.exec(tail)?.[1] ?? lastStatus ?? NaN);
       const lastCov = [...tail.matchAll(/cov: (\d+) ft: (\d+) corp: (\d+)/g)].pop();
       const artifact = /Test unit written to (\S+)/.exec(tail)?.[1];
+      // Executions per second of the process's CPU time, from the first input on (jazzer-target.cjs):
+      // comparable between runs whatever the machine's load; libFuzzer's exec/s is wall-clock.
+      const st = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, 'utf8')) : null;
       resolvePromise({
         engine: 'jazzer.js 2.1.0 (libFuzzer, coverage-guided)',
         execs: Number.isFinite(execs) ? execs : null,
         coverage: lastCov ? { edges: Number(lastCov[1]), features: Number(lastCov[2]), corpus: Number(lastCov[3]) } : null,
         exit: code,
         finding: artifact ?? (code !== 0 ? `exit ${code}` : null),
+        ...(st && st.cpuMs > 0 ? { cpuSeconds: Math.round(st.cpuMs) / 1000, execsPerCpuSecond: Math.round((st.execs * 1000) / st.cpuMs) } : {}),
       });
     });
   });
@@ -216,8 +252,8 @@ async function main() {
     summary.push(row);
     writeFileSync(resultsFile, JSON.stringify(results, null, 1));
   }
-  console.log('\ntarget        execs      seconds  finding');
-  for (const r of summary) console.log(`${r.target.padEnd(13)} ${String(r.execs ?? '?').padStart(9)}  ${String(r.seconds).padStart(7)}  ${r.finding ?? '-'}`);
+  console.log('\ntarget        execs      seconds  exec/CPU-s  finding');
+  for (const r of summary) console.log(`${r.target.padEnd(13)} ${String(r.execs ?? '?').padStart(9)}  ${String(r.seconds).padStart(7)}  ${String(r.execsPerCpuSecond ?? '-').padStart(10)}  ${r.finding ?? '-'}`);
   console.log(`(results appended to ${resultsFile})`);
   if (summary.some((r) => r.finding)) process.exitCode = 1;
 }

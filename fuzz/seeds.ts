@@ -25,7 +25,7 @@ export function fuzzCacheDir(): string {
 }
 
 /** Build the image recipes the seeds come from, if missing. */
-export function ensureSeedImages(recipes = ['fuzz-seeds', 'reg-hives', 'phony-rpmdb', 'lvm-images']): void {
+export function ensureSeedImages(recipes = ['fuzz-seeds', 'reg-hives', 'phony-rpmdb', 'lvm-images', 'inspect-ndb']): void {
   const missing = recipes.filter((r) => !existsSync(join(IMAGES, r, '.complete')));
   if (missing.length) execFileSync('node', [join(ROOT, 'images', 'build.mjs'), ...missing], { stdio: 'inherit' });
 }
@@ -55,61 +55,6 @@ function lvmTextOf(p: string): Uint8Array | null {
   while (s > 0 && buf[s - 1] !== 0) s--;
   const e = buf.indexOf(0, i);
   return new Uint8Array(buf.subarray(s, e < 0 ? buf.length : e));
-}
-
-/**
- * An ndb Packages.db holding `blobs` (rpm lib/backend/ndb/rpmpkg.c layout). Synthetic: no
- * tool here writes ndb (Debian's rpm lacks the backend), so the seed is assembled from real
- * header blobs of the Berkeley DB image.
- */
-function ndbOf(blobs: Uint8Array[]): Uint8Array {
-  const PAGE = 4096;
-  const slotPages = 1;
-  const parts: Uint8Array[] = [];
-  const slots = new Uint8Array(PAGE * slotPages);
-  const sv = new DataView(slots.buffer);
-  sv.setUint32(0, 0x506d7052, true); // RpmP
-  sv.setUint32(4, 0, true);
-  sv.setUint32(8, 1, true);
-  sv.setUint32(12, slotPages, true);
-  sv.setUint32(16, blobs.length + 1, true);
-  let blk = (PAGE * slotPages) / 16;
-  const nslots = (PAGE * slotPages - 32) / 16;
-  for (let i = 0; i < nslots; i++) sv.setUint32(32 + i * 16, 0x746f6c53, true); // Slot
-  blobs.slice(0, nslots).forEach((blob, i) => {
-    const pkgidx = i + 1;
-    const cnt = Math.ceil((16 + blob.length + 12) / 16);
-    const b = new Uint8Array(cnt * 16);
-    const dv = new DataView(b.buffer);
-    dv.setUint32(0, 0x53626c42, true); // BlbS
-    dv.setUint32(4, pkgidx, true);
-    dv.setUint32(8, 1, true);
-    dv.setUint32(12, blob.length, true);
-    b.set(blob, 16);
-    const tail = b.length - 12;
-    let a = 1;
-    let c = 0;
-    for (let k = 0; k < tail; k++) {
-      a = (a + b[k]) % 65521;
-      c = (c + a) % 65521;
-    }
-    dv.setUint32(tail, ((c << 16) | a) >>> 0, true);
-    dv.setUint32(tail + 4, blob.length, true);
-    dv.setUint32(tail + 8, 0x45626c42, true); // BlbE
-    sv.setUint32(32 + i * 16 + 4, pkgidx, true);
-    sv.setUint32(32 + i * 16 + 8, blk, true);
-    sv.setUint32(32 + i * 16 + 12, cnt, true);
-    blk += cnt;
-    parts.push(b);
-  });
-  const out = new Uint8Array(slots.length + parts.reduce((n, p) => n + p.length, 0));
-  out.set(slots);
-  let o = slots.length;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function rpmBlobs(): Uint8Array[] {
@@ -197,11 +142,11 @@ export function seedInputs(target: string): Uint8Array[] {
     case 'bdb':
       list = ['bdb4k/Packages', 'bdb512/Packages'].map((f) => read(img('phony-rpmdb', f)));
       break;
-    case 'ndb': {
-      const blobs = rpmBlobs();
-      list = blobs.length ? [ndbOf(blobs.slice(0, 3)), ndbOf(blobs.slice(0, 1))] : [];
+    case 'ndb':
+      // Written by rpm's own ndb backend (images/recipes/inspect-ndb.mjs): fresh, after an erase
+      // and a later install (freed slot, moved blobs), 300 packages over two slot pages.
+      list = ['fresh/Packages.db', 'Packages.db', 'many/Packages.db'].map((f) => read(img('inspect-ndb', f)));
       break;
-    }
     case 'os-release':
       list = OS_RELEASE.map(txt);
       break;

@@ -34,13 +34,13 @@ export function walkFilesystem(fs: Filesystem, budget: WalkBudget = DEFAULT_BUDG
   const queue: number[] = [fs.rootIno];
   const buf = new Uint8Array(64 << 10);
   const visit = (ino: number, type: string) => {
-    guarded(() => fs.stat(ino));
+    const st = guarded(() => fs.stat(ino));
     const names = guarded(() => fs.listxattr(ino)) ?? [];
     for (const n of names.slice(0, 8)) guarded(() => fs.getxattr(ino, n));
     if (fs.extraInfo) guarded(() => fs.extraInfo!(ino));
     if (type === 'symlink') guarded(() => fs.readlink(ino));
     if (type === 'file') {
-      const size = guarded(() => fs.stat(ino).size) ?? 0;
+      const size = st?.size ?? 0;
       let pos = 0;
       while (pos < Math.min(size, budget.perFile) && bytes < budget.bytes) {
         const n = guarded(() => fs.read(ino, buf, pos));

@@ -44,6 +44,16 @@ function readDevice(dev: BlockDevice): void {
 export function fuzzQcow2(data: Uint8Array): void {
   const path = scratch();
   writeFileSync(path, data);
+  try {
+    readImage(path);
+  } finally {
+    // libFuzzer ends the process with exit(), which skips the 'exit' handler: do not leave the
+    // last input in /dev/shm.
+    rmSync(path, { force: true });
+  }
+}
+
+function readImage(path: string): void {
   const dev = guarded(() => openImage(path, { format: 'qcow2' }));
   if (dev) {
     try {

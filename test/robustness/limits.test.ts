@@ -5,12 +5,17 @@
 // ROBUSTNESS.md's `limits` section with their tests.
 import { describe, it, expect, afterEach } from 'vitest';
 import {
-  LIMITS, GuestkitError, DiskSet, parseConfig, GuestView, applyMountSpecs, parseMountSpec, allocFromDisk, parseFstab, openExt, RawFile, type LimitName,
+  LIMITS, GuestkitError, DiskSet, parseConfig, GuestView, applyMountSpecs, parseMountSpec, allocFromDisk, parseFstab, openExt, openXfs, XfsFilesystem, RawFile, type LimitName,
 } from '@guestkit/core';
 import { interpretVg } from '@guestkit/core/volume/lvm/vg-metadata';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureImage } from '../helpers/images.js';
 // @ts-expect-error plain .mjs recipe module
 import { ROBUST_LIMITS } from '../../images/recipes/robust-limits.mjs';
+// @ts-expect-error plain .mjs recipe module
+import { LVM_STACK } from '../../images/recipes/robust-lvm-stack.mjs';
 
 const mutable = LIMITS as unknown as Record<LimitName, number>;
 const saved = { ...LIMITS };
@@ -69,6 +74,20 @@ describe('limits at the limit and one past', () => {
     mutable.maxDirEntries = ROBUST_LIMITS.dirEntries - 1;
     expect(codeOf(() => [...fs.readdir(dir)])).toBe('LIMIT');
     expect(codeOf(() => v.readdir('/dir300'))).toBe('LIMIT');
+  });
+
+  it(`xfsMaxAgHeaders: statfs of an XFS with exactly the limit of allocation groups reads their AGF/AGI, one group more is LIMIT`, () => {
+    // robust-fs's v5 XFS (mkfs.xfs: 4 AGs, finobt, so statfs reads every AGF and AGI as the
+    // kernel's mount does). A fresh filesystem for each limit: the AG counts are cached.
+    const img = ensureImage('robust-fs', 'xfs-v5.img');
+    const fs = openXfs(new RawFile(img)) as XfsFilesystem;
+    const agcount = fs.sb.sb_agcount;
+    expect(agcount).toBe(4);
+    const whole = fs.statfs();
+    mutable.xfsMaxAgHeaders = agcount;
+    expect(openXfs(new RawFile(img)).statfs()).toEqual(whole);
+    mutable.xfsMaxAgHeaders = agcount - 1;
+    expect(codeOf(() => openXfs(new RawFile(img)).statfs())).toBe('LIMIT');
   });
 
   it(`maxFstabEntries / maxFstabLine: the entry past the limit and an over-long line are skipped with a note`, () => {
@@ -154,5 +173,54 @@ ${Array.from({ length: n }, (_, k) => `segment${k + 1} {\nstart_extent = ${k}\ne
     expect(codeOf(() => interpretVg(parseConfig(vgText(4), 'test metadata'), 'test metadata'))).toBe('LIMIT');
     mutable.lvmMaxSegments = 4;
     expect(interpretVg(parseConfig(vgText(4), 'test metadata'), 'test metadata').lvs[0].segments).toHaveLength(4);
+  });
+
+  it(`lvmMaxLvDepth: LVs that LVM stacked two deep (a pvmove under way) read at a limit of 2, are LIMIT at 1`, () => {
+    // robust-lvm-stack: three PVs copied while `pvmove /dev/sda /dev/sdc` ran (real LVM
+    // metadata, see the recipe): lin → pvmove0, r → r_rimage_0 → pvmove0, m → m_mimage_0 →
+    // pvmove0, and pvmove0 a mirror over PV areas (source sda, destination sdc).
+    const dir = ensureImage('robust-lvm-stack');
+    const oracle = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as {
+      checksums: Record<string, string>;
+      lvs: { name: string; segtype: string; devices: string }[];
+    };
+    // LVM's own listing of that state.
+    const lvm = Object.fromEntries(oracle.lvs.map((l) => [l.name.replace(/[[\]]/g, ''), l]));
+    expect(lvm.lin.devices).toMatch(/^pvmove0\(\d+\)$/);
+    expect(lvm.r_rimage_0.devices).toMatch(/^pvmove0\(\d+\)$/);
+    expect(lvm.m_mimage_0.devices).toMatch(/^pvmove0\(\d+\)$/);
+    expect(lvm.pvmove0.segtype).toBe('mirror');
+    expect(lvm.pvmove0.devices).toMatch(/^\/dev\/sda\(\d+\),\/dev\/sdc\(\d+\)$/);
+    const lvs = () => {
+      const disks = DiskSet.open(LVM_STACK.disks.map((f: string) => ({ path: join(dir, f) })));
+      return Object.fromEntries(disks.lvs().map((d) => [d.logicalVolume!.lv, d]));
+    };
+    const sha = (d: { dev: { size: number; pread(b: Uint8Array, p: number): number } }) => {
+      const h = createHash('sha256');
+      const buf = Buffer.alloc(1 << 20);
+      for (let pos = 0; pos < d.dev.size; pos += buf.length) {
+        const n = d.dev.pread(buf.subarray(0, Math.min(buf.length, d.dev.size - pos)), pos);
+        h.update(buf.subarray(0, n));
+      }
+      return h.digest('hex');
+    };
+    const depth = LVM_STACK.depth as Record<string, number>;
+    expect(Math.max(...Object.values(depth))).toBe(2);
+    for (const limit of [LIMITS.lvmMaxLvDepth, 2, 1, 0]) {
+      mutable.lvmMaxLvDepth = limit;
+      const got = lvs();
+      expect(Object.keys(got).sort()).toEqual(['lin', 'm', 'r']);
+      for (const [name, d] of Object.entries(got)) {
+        if (depth[name] <= limit) {
+          // At or under the limit: the bytes checksum-device gave in the appliance.
+          expect(d.logicalVolume!.error, `${name} at ${limit}`).toBeUndefined();
+          expect(sha(d), name).toBe(oracle.checksums[name]);
+        } else {
+          expect(d.logicalVolume!.error?.code, `${name} at ${limit}`).toBe('LIMIT');
+          expect(d.logicalVolume!.error?.message).toMatch(new RegExp(`stacked ${limit + 1} deep \\(${name} → .*\\) exceed the limit of ${limit}$`));
+          expect(codeOf(() => d.dev.pread(new Uint8Array(512), 0))).toBe('LIMIT');
+        }
+      }
+    }
   });
 });

@@ -30,7 +30,8 @@ const LIMIT_ROWS = [
   ['maxSnapshots', 'qcow2 snapshot table (block/qcow2/snapshot.ts)', 'qcow2-bad.test.ts: nb_snapshots 0xffffffff is LIMIT'],
   ['maxWalkDepth', 'guest walks (ls -R, copy-out, tar-out: guest/view.ts walk)', 'test/robustness/limits.test.ts: with the limit lowered to robust-limits\'s deepest level the walk is complete, one lower and exactly the deepest directories are reported as LIMIT and not entered (robust-hostile\'s 18-level chain, past PATH_MAX, is walked by copy-out and tar-out in escapes.test.ts)'],
   ['lvmMaxSegments, lvmMaxAreas, lvmMaxListItems', 'LVM VG metadata (volume/lvm/vg-metadata.ts, metadata-text.ts)', 'test/robustness/limits.test.ts: lowered limits, a VG with exactly that many PVs and LV segments is read, one more is LIMIT; a list of exactly the limit parses, one more is refused'],
-  ['lvmMaxLvDepth', 'LVs stacked on LVs (mirror/raid legs; volume/lvm/index.ts)', 'not tested at the limit (no real image stacks 8 deep; lvm.test.ts covers mirror legs)'],
+  ['lvmMaxLvDepth', 'LVs stacked on LVs: mirror/raid legs, stripes on LVs, pvmove0 (volume/lvm/index.ts; a built LV keeps its height, so the check does not depend on which LV reached a shared one first)', 'test/robustness/limits.test.ts: robust-lvm-stack, three PVs copied by LVM\'s tools while a pvmove ran (r → r_rimage_0 → pvmove0 and m → m_mimage_0 → pvmove0 two deep, lin → pvmove0 one deep): at a limit of 2 every LV reads the bytes checksum-device gave, at 1 the two-deep ones are LIMIT, at 0 all three'],
+  ['xfsMaxAgHeaders', 'XFS allocation groups whose AGF/AGI statfs reads (fs/xfs/fs.ts)', 'test/robustness/limits.test.ts: statfs of robust-fs\'s v5 XFS (4 AGs) with the limit lowered to 4 equals the unlimited one, at 3 it is LIMIT'],
   ['maxFstabLine, maxFstabEntries', 'fstab parsing (guest/fstab.ts)', 'test/robustness/limits.test.ts: 10,000 entries kept and the next skipped with a note; a line of exactly the limit parsed, a longer one skipped'],
 ];
 
@@ -39,7 +40,7 @@ const LOCAL = [
   ['ext: EXT4 extent depth 5, symlink 4095 bytes, s_log_block_size ≤ 6', 'format (kernel) bounds, fs/ext/*.ts'],
   ['FAT: 20 LFN slots (255 characters)', 'format bound, fs/fat/dirent.ts'],
   ['NTFS: cluster ≤ 2 MiB, record ≤ 64 KiB, attribute list ≤ 256 KiB, compression unit 4096 clusters', 'format bounds, fs/ntfs/*.ts'],
-  ['XFS: AG headers read ≤ 2^20, warnings ≤ 100', 'reader policy, fs/xfs/fs.ts (owned by the XFS reader; to move to limits.ts with it)'],
+  ['XFS: warnings kept ≤ 100', 'reader policy, fs/xfs/fs.ts (the AG header cap moved to limits.ts as xfsMaxAgHeaders in session 3)'],
   ['qcow2: cluster_bits ≤ 21, backing name ≤ 1023, data-file name ≤ 1023, snapshot extra ≤ 1024', 'QEMU\'s own bounds, block/qcow2/*.ts'],
   ['LVM: ≤ 16 disk areas, ≤ 4 raw locations', 'format bounds, volume/lvm/label.ts, metadata-area.ts'],
   ['probes: exFAT label entries 10,000, FAT root clusters 100, NTFS probe attributes 256', 'probe-local bounds, probe/*.ts'],
@@ -55,7 +56,8 @@ function limits() {
     'the limit, nothing allocated) or an explicit check that throws GuestkitError LIMIT (LOOP for',
     'symlinks, as Linux\'s ELOOP). The parsers read `LIMITS` at each use, so a test can lower a',
     'limit to what its image holds. Session 2 moved the policy limits that lived in the LVM, fstab',
-    'and guest-walk modules into limits.ts (maxWalkDepth, lvm*, maxFstab*).',
+    'and guest-walk modules into limits.ts (maxWalkDepth, lvm*, maxFstab*); session 3 the XFS AG',
+    'header cap (xfsMaxAgHeaders).',
     '',
     '| limit | value | where | test (at the limit / one past) |',
     '|---|---|---|---|',
@@ -103,25 +105,40 @@ function nothingLost(tally) {
     '',
     '- `win-reg --merge --hive FILE`: FILE is byte-identical to the old hive, or its content (.reg',
     '  export) equals the uninterrupted merge\'s (a merge stamps the current time, so bytes differ);',
-    '  the merged hive is written to `.FILE.guestkit-PID.tmp` beside it, fsync\'d and renamed.',
+    '  the merged hive is written to `.FILE.guestkit-HOST-PID.tmp` beside it (created with O_EXCL and',
+    '  O_NOFOLLOW), fsync\'d and renamed.',
     '- `tar-out`: TARFILE is the old file or the complete archive (sha256), written as',
-    '  `.TARFILE.guestkit-PID.tmp` and renamed.',
+    '  `.TARFILE.guestkit-HOST-PID.tmp` and renamed.',
     '- `copy-out`: every regular file under its final name equals the uninterrupted copy\'s.',
-    '  Session 2 changed copy-out to write each file as `.guestkit-PID-N.tmp` in its directory and',
+    '  Session 2 changed copy-out to write each file as `.guestkit-HOST-PID-N.tmp` in its directory and',
     '  rename it when complete (it used to write under the final name: a kill left a short file).',
     '  Directories may be partly filled after a kill; nothing in them is half-written.',
     '',
-    'Temporary files left by a kill are not removed by the next run (it cannot tell a dead',
-    'writer\'s file from a live one\'s); they never carry a final name.',
+    'Temporary files left by a kill never carry a final name, and the next run of the same output',
+    'removes them (session 3; packages/core/src/temp-file.ts): HOST is 8 hex digits hashed from',
+    'the host name and PID the writer\'s; before writing TARFILE or FILE (copy-out: before its',
+    'first file in each directory) a writer removes the temporary files of that output only (the',
+    'exact name pattern) whose HOST is this machine\'s and whose PID no longer exists (kill(PID, 0)',
+    'fails with ESRCH), and only regular files of its own user (lstat: never a symlink or a',
+    'directory, never followed). A live writer\'s file is kept, also under another user (EPERM);',
+    'a PID reused since keeps a leftover rather than risk a loss. Tested for each tool (second',
+    'describe of nothing-lost.test.ts): a writer stopped (SIGSTOP) inside its write stays alive,',
+    'a second one is stopped inside its write and SIGKILLed, then an uninterrupted run: the',
+    'killed writer\'s file is gone, the live writer\'s is byte-identical, the output complete;',
+    'the live writer, resumed, finishes and renames; another output\'s temporary file is kept',
+    '(tar-out). packages/core/test/temp-file.test.ts: other hosts, other users, symlinks,',
+    'directories and near-miss names are left alone.',
   ];
   if (tally) {
     lines.push('', '| tool | runs | killed | finished first | output left as before / none | output complete | temporary files left |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const [tool, t] of Object.entries(tally)) {
       lines.push(`| ${tool} | ${t.kills + t.finishedFirst} | ${t.kills} | ${t.finishedFirst} | ${t.oldKept} | ${t.newComplete} | ${t.tempsLeft} |`);
     }
-    lines.push('', '(copy-out: "left as before" counts runs that ended with part of the tree copied. A tool with',
-      'no temporary file left had no kill land during its final write in that run: the merge itself',
-      'takes most of win-reg\'s time.)');
+    lines.push('', '(copy-out: "left as before" counts runs that ended with part of the tree copied; each of its',
+      'runs writes into a new directory, so its count is every temporary file a kill left. win-reg and',
+      'tar-out write the same output each time: the next run removes what a kill left, so at most the',
+      'last run\'s is counted. A tool with no temporary file left had no kill land during its final',
+      'write: the merge itself takes most of win-reg\'s time.)');
   }
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './bytes.js';
 export * from './warn.js';
+export * from './temp-file.js';
 export * from './block/device.js';
 export * from './block/raw.js';
 export * from './block/slice.js';

@@ -28,10 +28,12 @@ export const LIMITS = {
   lvmMaxSegments: 100_000,
   /** LVM: physical volumes of a volume group, and areas of one segment. */
   lvmMaxAreas: 4096,
-  /** LVM: logical volumes stacked on each other (thin pools, mirrors' images...). */
+  /** LVM: LVs below the top one in a chain of LVs on LVs (mirror and raid images, LVs moved onto pvmove0). */
   lvmMaxLvDepth: 8,
   /** LVM metadata text: items of one list value. */
   lvmMaxListItems: 1_000_000,
+  /** XFS: allocation groups whose AGF/AGI headers statfs reads (one sector pair each; real filesystems have thousands at most). */
+  xfsMaxAgHeaders: 1_048_576,
   /** fstab: bytes of one line, and entries read. */
   maxFstabLine: 64 * 1024,
   maxFstabEntries: 10_000,

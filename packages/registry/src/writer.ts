@@ -8,9 +8,8 @@
 // Spec: msuhanov "Format of primary files" (all records), "Hash leaf" (sorting, hash), "Big
 // data" (16344-byte segments); hivex lib/write.c for what hivex itself writes.
 
-import { renameSync, writeFileSync, unlinkSync, statSync, chmodSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { Bytes, GuestkitError, fromSystemError } from '@guestkit/core';
+import { renameSync, writeFileSync, unlinkSync, statSync, fchmodSync, openSync, fsyncSync, closeSync, constants } from 'node:fs';
+import { Bytes, GuestkitError, fromSystemError, removeStaleTemps, tempPathFor } from '@guestkit/core';
 import { BASE_BLOCK_SIZE, filetimeFromMs, writeChecksum } from './base-block.js';
 import { NO_CELL, type CellSource } from './cell.js';
 import { HBIN_ALIGN, HBIN_HEADER_SIZE, writeHiveBinHeader } from './hbin.js';
@@ -71,6 +70,9 @@ export class HiveWriter implements CellSource {
   private readonly free = new Map<number, number[]>();
   private freeSizes: number[] = [];
   private readonly states = new Map<number, KeyState>();
+  /** The last path looked up and the key node of each of its components found (see lookup). */
+  private lastParts: string[] = [];
+  private lastOffs: number[] = [];
   readonly summary: WriteSummary = { keysAdded: 0, keysDeleted: 0, valuesSet: 0, valuesDeleted: 0 };
 
   constructor(hive: Hive, opts: WriterOptions = {}) {
@@ -298,16 +300,36 @@ export class HiveWriter implements CellSource {
     return this.rootOff;
   }
 
-  /** The key node at the end of `parts` (names, case-insensitive), or null. */
+  /**
+   * The key node at the end of `parts` (names, case-insensitive), or null. A .reg file names
+   * each key by its full path and lists keys below one another, so the key nodes of the last
+   * path looked up are remembered (`lastParts`, `lastOffs`: the node of each of its first
+   * components) and a lookup starts below the components it shares with it (compared exactly),
+   * instead of searching each level again: merging n keys at depth d costs O(n*d) string
+   * comparisons, not O(n*d) subkey-list searches. Deleting a key forgets them.
+   */
   lookup(parts: string[]): number | null {
-    let off = this.rootOff;
-    for (const p of parts) {
+    const lastParts = this.lastParts;
+    const lastOffs = this.lastOffs;
+    let k = 0;
+    const shared = Math.min(parts.length, lastOffs.length);
+    while (k < shared && parts[k] === lastParts[k]) k++;
+    let off = k > 0 ? lastOffs[k - 1] : this.rootOff;
+    const offs = lastOffs.slice(0, k);
+    let found = true;
+    for (let j = k; j < parts.length; j++) {
       const list = this.children(this.state(off));
-      const i = this.findChild(list, p);
-      if (i < 0) return null;
+      const i = this.findChild(list, parts[j]);
+      if (i < 0) {
+        found = false;
+        break;
+      }
       off = list[i].off;
+      offs.push(off);
     }
-    return off;
+    this.lastParts = parts;
+    this.lastOffs = offs;
+    return found ? off : null;
   }
 
   /** Look up a key by path, skipping empty components ("\\A\\B", "A\\B"). */
@@ -362,6 +384,8 @@ export class HiveWriter implements CellSource {
     const idx = list.findIndex((c) => c.off === off);
     if (idx < 0) throw new GuestkitError('CORRUPT', `${this.what}: key node at ${hex(off)} is not in its parent's subkey list`);
     // Depth-first over the subtree; each key node is freed once (a loop would re-reach a freed cell and stop).
+    this.lastParts = [];
+    this.lastOffs = [];
     const todo = [off];
     let visited = 0;
     while (todo.length > 0) {
@@ -634,24 +658,31 @@ function lowerBound(a: number[], x: number): number {
  * over the original (keeping its mode). On failure the original is untouched.
  */
 export function replaceFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.guestkit-${process.pid}.tmp`);
+  // .FILE.guestkit-HOST-PID.tmp; temporary files of killed writers of FILE are removed first.
+  removeStaleTemps(path);
+  const tmp = tempPathFor(path);
   let mode: number | undefined;
   try {
     mode = statSync(path).mode & 0o7777;
   } catch {
     mode = undefined;
   }
+  // O_EXCL | O_NOFOLLOW: never write through something already at the temporary name.
+  let fd: number;
   try {
-    writeFileSync(tmp, bytes, { mode: 0o600 });
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (mode !== undefined) chmodSync(tmp, mode);
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (e) {
+    throw fromSystemError(e, tmp);
+  }
+  try {
+    writeFileSync(fd, bytes);
+    fsyncSync(fd);
+    if (mode !== undefined) fchmodSync(fd, mode);
+    closeSync(fd);
+    fd = -1;
     renameSync(tmp, path);
   } catch (e) {
+    if (fd >= 0) closeSync(fd);
     try {
       unlinkSync(tmp);
     } catch {

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  GuestkitError, fileTypeOfMode, fromSystemError, major, minor, warn, READ_CHUNK,
+  GuestkitError, fileTypeOfMode, fromSystemError, major, minor, warn, READ_CHUNK, removeStaleTempsIn, tempPathIn,
   type GuestView, type Filesystem, type Stat,
 } from '@guestkit/core';
 
@@ -112,7 +112,14 @@ function writeFile(p: string, fs: Filesystem, ino: number, size: number, mode: n
   clearForFile(p);
   // Written under a temporary name beside `p` and renamed when complete, so a copy killed
   // half-way never leaves a half-written file under its final name (issue 7, nothing lost).
-  const tmp = join(dirname(p), `.guestkit-${process.pid}-${++tmpSeq}.tmp`);
+  // Before the first file this process writes into a directory, the temporary files that
+  // killed copies left there are removed (only those whose writer is gone: temp-file.ts).
+  const dir = dirname(p);
+  if (!sweptDirs.has(dir)) {
+    sweptDirs.add(dir);
+    removeStaleTempsIn(dir);
+  }
+  const tmp = tempPathIn(dir, ++tmpSeq);
   let fd: number;
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
@@ -156,6 +163,8 @@ function writeFile(p: string, fs: Filesystem, ino: number, size: number, mode: n
   }
 }
 let tmpSeq = 0;
+/** Directories whose stale temporary files this process has removed. */
+const sweptDirs = new Set<string>();
 
 export class Copier {
   readonly stats: CopyStats = { files: 0, dirs: 0, links: 0, bytes: 0, skipped: 0, errors: 0 };

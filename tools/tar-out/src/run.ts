@@ -5,13 +5,12 @@
 
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, renameSync, unlinkSync, createWriteStream, fsyncSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { hideBin } from 'yargs/helpers';
-import { GuestkitError, fromSystemError } from '@guestkit/core';
+import { GuestkitError, fromSystemError, removeStaleTemps, tempPathFor } from '@guestkit/core';
 import { openGuestFromArgs, runTool } from '@guestkit/clikit';
 import type { TarOutArgs } from './command.js';
 import { writeGuestTar } from './archive.js';
@@ -75,7 +74,9 @@ export async function run(argv: TarOutArgs, rawArgs: readonly string[] = hideBin
         await Promise.all([writeGuestTar(g.view, argv.dir, pack, opts).catch((e) => { pack.destroy(e); throw e; }), writeOutput(pack, 'stdout', comp)]);
         return;
       }
-      const tmp = join(dirname(tarfile), `.${basename(tarfile)}.guestkit-${process.pid}.tmp`);
+      // Written as .TARFILE.guestkit-HOST-PID.tmp and renamed; what killed runs left is removed first.
+      removeStaleTemps(tarfile);
+      const tmp = tempPathFor(tarfile);
       let fd: number;
       try {
         fd = openSync(tmp, 'wx', 0o644);

@@ -5,11 +5,15 @@
 import type { StatFs } from '../vfs.js';
 import type { GroupDesc } from './group-desc.js';
 import {
+  COMPAT_SPARSE_SUPER2,
   INCOMPAT_EXTENTS,
+  INCOMPAT_META_BG,
   RO_COMPAT_BIGALLOC,
+  RO_COMPAT_SPARSE_SUPER,
   groupDescBlocks,
   groupFirstBlock,
   groupHasSuper,
+  hasCompat,
   hasIncompat,
   hasRoCompat,
   inodeTableBlocks,
@@ -30,8 +34,45 @@ export const MAX_BIGALLOC_OVERHEAD_GROUPS = 4096;
  */
 export const MAX_STATFS_GROUPS = 1 << 22;
 
+/**
+ * Groups in [0, n) that hold a superblock (groupHasSuper), counted without visiting each: group
+ * 0, then the sparse_super2 backups, or with sparse_super groups 1 and the powers of 3, 5 and 7,
+ * or else every group.
+ */
+export function groupsWithSuper(sb: Superblock, n: number): number {
+  if (n <= 0) return 0;
+  if (hasCompat(sb, COMPAT_SPARSE_SUPER2)) {
+    return new Set([0, ...sb.s_backup_bgs.filter((g) => g < n)]).size;
+  }
+  if (!hasRoCompat(sb, RO_COMPAT_SPARSE_SUPER)) return n;
+  let count = Math.min(n, 2);
+  for (const base of [3, 5, 7]) for (let x = base; x < n; x *= base) count++;
+  return count;
+}
+
+/**
+ * Sum of groupDescBlocks over every group, in closed form: without meta_bg each group with a
+ * superblock holds the whole table; with it, the groups of the first s_first_meta_bg
+ * metagroups that have a superblock hold those blocks, and each later metagroup keeps one block
+ * in its first, second and last group.
+ */
+function descBlocksTotal(sb: Superblock): number {
+  const n = sb.groupCount;
+  const dpb = sb.descPerBlock;
+  if (!hasIncompat(sb, INCOMPAT_META_BG)) return groupsWithSuper(sb, n) * Math.ceil(n / dpb);
+  const fmb = sb.s_first_meta_bg;
+  let total = groupsWithSuper(sb, Math.min(n, fmb * dpb)) * fmb;
+  // Offsets in a metagroup that hold a descriptor block (distinct even for tiny metagroups).
+  const at = [...new Set([0, 1, dpb - 1])].filter((o) => o < dpb);
+  const full = Math.floor(n / dpb);
+  if (full > fmb) total += (full - fmb) * at.length;
+  const rest = n - full * dpb;
+  if (rest > 0 && full >= fmb) total += at.filter((o) => o < rest).length;
+  return total;
+}
+
 /** Metadata clusters of group `grp` (count_overhead). */
-function countOverhead(sb: Superblock, grp: number, groups: (g: number) => GroupDesc): number {
+export function countOverhead(sb: Superblock, grp: number, groups: (g: number) => GroupDesc): number {
   const itb = inodeTableBlocks(sb);
   const hasSuper = groupHasSuper(sb, grp) ? 1 : 0;
   if (!hasRoCompat(sb, RO_COMPAT_BIGALLOC)) {
@@ -94,7 +135,15 @@ export function calculateOverhead(sb: Superblock, groups: (g: number) => GroupDe
     throw new GuestkitError('LIMIT', `ext4 statfs: ${sb.groupCount} bigalloc block groups without s_overhead_clusters (counting their overhead is quadratic; limit ${MAX_BIGALLOC_OVERHEAD_GROUPS})`);
   }
   let overhead = Math.floor(sb.s_first_data_block / ratio);
-  for (let g = 0; g < sb.groupCount; g++) overhead += countOverhead(sb, g, groups);
+  if (hasRoCompat(sb, RO_COMPAT_BIGALLOC)) {
+    for (let g = 0; g < sb.groupCount; g++) overhead += countOverhead(sb, g, groups);
+  } else {
+    // Without bigalloc count_overhead is a sum of per-group terms (superblock, descriptor
+    // blocks, reserved GDT blocks, bitmaps, inode table): summed in closed form, not over
+    // millions of groups one by one (the sum of countOverhead over every group; tested).
+    const withSuper = groupsWithSuper(sb, sb.groupCount);
+    overhead += withSuper * (1 + sb.s_reserved_gdt_blocks) + descBlocksTotal(sb) + sb.groupCount * (inodeTableBlocks(sb) + 2);
+  }
   overhead += Math.ceil(journalBlocks / ratio);
   return overhead;
 }

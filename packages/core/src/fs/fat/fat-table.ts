@@ -12,6 +12,11 @@ import type { Bpb, FatType } from './bpb.js';
 export const FAT_BLOCK_BYTES = 48 * 1024;
 /** FAT blocks kept in memory (48 KiB each: 3 MiB). */
 export const FAT_CACHE_BLOCKS = 64;
+/** Bytes of FAT compared with zeros at once when counting free clusters (a multiple of 3 and 4:
+ * 1024 FAT12, 768 FAT16 or 384 FAT32 entries; FAT_BLOCK_BYTES is a multiple of it). */
+export const ZERO_RUN_BYTES = 1536;
+const ZERO_RUN = Buffer.alloc(ZERO_RUN_BYTES);
+const ZERO_BLOCK = Buffer.alloc(FAT_BLOCK_BYTES);
 /** The first data cluster number (entries 0 and 1 are reserved). */
 export const FIRST_CLUSTER = 2;
 
@@ -105,29 +110,65 @@ export class FatTable {
     return 'next';
   }
 
-  /** Free clusters, counted over the whole FAT as Linux does at mount (fat_count_free_clusters). */
+  /**
+   * Free clusters, counted over the whole FAT as Linux does at mount (fat_count_free_clusters).
+   * One sequential read in FAT_BLOCK_BYTES pieces, without the block cache (a large FAT32 has
+   * millions of entries). Runs of ZERO_RUN_BYTES that are all zero (free clusters: most of the FAT
+   * of a volume that is not full, and all of a FAT that reads as zeros) are recognised with one
+   * native comparison instead of entry by entry.
+   */
   countFree(): number {
+    const bits: number = this.type;
+    const perBlock = (FAT_BLOCK_BYTES * 8) / bits;
+    const perRun = (ZERO_RUN_BYTES * 8) / bits;
     let free = 0;
-    if (this.type === 12) {
-      for (let c = FIRST_CLUSTER; c < this.maxCluster; c++) if (this.entry(c) === 0) free++;
-      return free;
-    }
-    // FAT16/32: scan block by block without going through the cache (a large FAT32 has
-    // millions of entries; this is one sequential read).
-    const width = this.type / 8;
-    const endByte = this.maxCluster * width;
-    for (let off = FIRST_CLUSTER * width; off < endByte; ) {
-      const blockStart = Math.floor(off / FAT_BLOCK_BYTES) * FAT_BLOCK_BYTES;
-      const len = Math.min(FAT_BLOCK_BYTES, endByte - blockStart);
-      const blk = readExact(this.dev, this.start + blockStart, len, `${this.what} block at byte ${blockStart}`);
-      const dv = new DataView(blk.buffer, blk.byteOffset, blk.byteLength);
-      for (let o = off - blockStart; o < len; o += width) {
-        const v = width === 2 ? dv.getUint16(o, true) : dv.getUint32(o, true) & 0x0fffffff;
-        if (v === 0) free++;
+    // One buffer for the whole scan: a FAT32 FAT is up to 1 GiB (fuzz target fat: allocating
+    // it 48 KiB at a time and counting entry by entry took 5.7 s).
+    const buf = new Uint8Array(Math.min(FAT_BLOCK_BYTES, Math.ceil((this.maxCluster * bits) / 8)));
+    for (let base = 0; base < this.maxCluster; base += perBlock) {
+      const n = Math.min(perBlock, this.maxCluster - base);
+      const off = (base * bits) / 8;
+      const len = Math.ceil((n * bits) / 8);
+      const blk = buf.subarray(0, len);
+      if (off + len > this.bytes || this.dev.pread(blk, this.start + off) !== len) {
+        throw new GuestkitError('CORRUPT', `${this.what} block at byte ${off}: short read of ${this.dev.description}`);
       }
-      off = blockStart + len;
+      // A whole block of free entries (beyond the reserved ones) at once, else run by run.
+      if (base > 0 && n === perBlock && Buffer.from(blk.buffer, blk.byteOffset, FAT_BLOCK_BYTES).equals(ZERO_BLOCK)) {
+        free += n;
+        continue;
+      }
+      for (let r = 0; r < n; r += perRun) {
+        // Entries [lo, hi) of this block, without the two reserved ones.
+        const lo = Math.max(r, FIRST_CLUSTER - base);
+        const hi = Math.min(r + perRun, n);
+        if (lo >= hi) continue;
+        const rb = (r * bits) / 8;
+        if (lo === r && hi - r === perRun && Buffer.from(blk.buffer, blk.byteOffset + rb, ZERO_RUN_BYTES).equals(ZERO_RUN)) {
+          free += perRun;
+          continue;
+        }
+        for (let j = lo; j < hi; j++) if (this.entryIn(blk, j) === 0) free++;
+      }
     }
     return free;
+  }
+
+  /** Entry `j` of a FAT piece that starts at an even entry (so on a byte boundary for FAT12). */
+  private entryIn(blk: Uint8Array, j: number): number {
+    switch (this.type) {
+      case 12: {
+        const o = j + (j >> 1);
+        const v = blk[o] | (blk[o + 1] << 8);
+        return j & 1 ? v >> 4 : v & 0xfff;
+      }
+      case 16:
+        return blk[2 * j] | (blk[2 * j + 1] << 8);
+      case 32: {
+        const o = 4 * j;
+        return (blk[o] | (blk[o + 1] << 8) | (blk[o + 2] << 16) | (blk[o + 3] << 24)) & 0x0fffffff;
+      }
+    }
   }
 
   /**

@@ -42,8 +42,6 @@ const INODE_CACHE_ENTRIES = 4096;
 const CACHED_READ_MAX = 64 * 1024;
 /** Inode cluster size before scaling by inode size (XFS_INODE_BIG_CLUSTER_SIZE). */
 const XFS_INODE_BIG_CLUSTER_SIZE = 8192;
-/** Allocation groups whose AGF/AGI statfs reads (real filesystems have thousands at most). */
-const MAX_AG_HEADERS_READ = 1 << 20;
 /** Warnings kept on the filesystem object. */
 const MAX_WARNINGS = 100;
 
@@ -496,8 +494,10 @@ export class XfsFilesystem implements Filesystem, XfsContext {
   private agHeaders(): XfsAgCounts[] {
     if (this.agCounts) return this.agCounts;
     const sb = this.sb;
-    if (sb.sb_agcount > MAX_AG_HEADERS_READ) {
-      throw new GuestkitError('LIMIT', `xfs filesystem on ${this.where}: ${sb.sb_agcount} allocation groups exceed the ${MAX_AG_HEADERS_READ} whose headers statfs reads`);
+    // Read at each use, so a test can lower it (test/robustness/limits.test.ts).
+    const max = LIMITS.xfsMaxAgHeaders;
+    if (sb.sb_agcount > max) {
+      throw new GuestkitError('LIMIT', `xfs filesystem on ${this.where}: ${sb.sb_agcount} allocation groups exceed the ${max} whose headers statfs reads`);
     }
     const out: XfsAgCounts[] = [];
     for (let agno = 0; agno < sb.sb_agcount; agno++) {

@@ -6,7 +6,10 @@
 // dm-linear/dm-stripe would.
 //
 // Supported segment types: striped (linear is striped with one stripe), mirror and raid1 (read
-// from the first leg whose PVs are all present), zero and error. Others (thin, thin-pool,
+// from the first leg whose PVs are all present), zero and error. A stripe or a leg is a PV
+// area or another LV, as LVM's reader resolves the name: during a pvmove the moved LVs lie on
+// pvmove0, a mirror over PV areas read from its first leg (the source) only. LVs stacked more
+// than LIMITS.lvmMaxLvDepth deep fail with LIMIT. Others (thin, thin-pool,
 // snapshot, cache, writecache, vdo, integrity, raid0/4/5/6/10...) are listed but reading them
 // fails with UNSUPPORTED naming the segment type. An LV that needs a PV that was not found
 // fails every read with NOT_FOUND naming that PV's UUID; the VG's other LVs work.
@@ -27,7 +30,7 @@ import { warn } from '../../warn.js';
 import { readPvLabel, type PvLabel } from './label.js';
 import { readMdaHeader, readMetadataText } from './metadata-area.js';
 import { parseConfig } from './metadata-text.js';
-import { interpretVg, type LvMeta, type PvMeta, type SegmentMeta, type VgMeta } from './vg-metadata.js';
+import { interpretVg, type AreaMeta, type LvMeta, type PvMeta, type SegmentMeta, type VgMeta } from './vg-metadata.js';
 import { ErrorDevice, SegmentedDevice, type Segment } from './segments.js';
 
 export { compactLvmId, formatLvmId, calcCrc, readPvLabel, type PvLabel } from './label.js';
@@ -197,6 +200,8 @@ interface Built {
   /** UUIDs of missing PVs it needs. */
   missing: Set<string>;
   error?: GuestkitError;
+  /** LVs below it in its deepest chain of LVs on LVs (0: it lies on PVs only). */
+  height: number;
 }
 
 function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume>): VolumeGroup {
@@ -215,25 +220,73 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
   const sectorSize = present.values().next().value?.dev.sectorSize ?? 512;
 
   const built = new Map<string, Built>();
+  // LVs on LVs (mirror legs, raid images, an LV being moved on pvmove0): a loop is LOOP; a
+  // chain with more than LIMITS.lvmMaxLvDepth LVs below its top one (read here, at each use)
+  // is LIMIT. A built LV remembers its height, so the depth is checked the same whichever LV
+  // of the VG reached a shared one (pvmove0) first.
+  const tooDeep = (stack: string[], name: string, height: number) => {
+    if (stack.length + height <= LIMITS.lvmMaxLvDepth) return;
+    throw new GuestkitError(
+      'LIMIT',
+      `LVM volume group ${meta.name}: logical volumes stacked ${stack.length + height} deep (${[...stack, name].join(' → ')}${height ? ' → …' : ''}) exceed the limit of ${LIMITS.lvmMaxLvDepth}`,
+    );
+  };
   const build = (name: string, stack: string[]): Built => {
     const done = built.get(name);
-    if (done) return done;
+    if (done) {
+      tooDeep(stack, name, done.height);
+      return done;
+    }
     const lv = lvByName.get(name);
     const devName = `/dev/${meta.name}/${name}`;
     if (!lv) throw new GuestkitError('CORRUPT', `LVM volume group ${meta.name}: ${stack[stack.length - 1]} refers to a logical volume ${name} that does not exist`);
-    // Nesting of LVs on LVs (mirror legs, raid images) deeper than LIMITS.lvmMaxLvDepth is a loop.
-    if (stack.includes(name) || stack.length > LIMITS.lvmMaxLvDepth) {
+    if (stack.includes(name)) {
       throw new GuestkitError('LOOP', `LVM volume group ${meta.name}: logical volumes refer to each other in a loop (${[...stack, name].join(' → ')})`);
     }
+    tooDeep(stack, name, 0);
     const size = lv.extentCount * extentBytes;
     const need = new Set<string>();
+    let height = 0;
     const fail = (e: GuestkitError): Built => {
-      const b = { dev: new ErrorDevice(size, devName, e), missing: need, error: e };
+      const b = { dev: new ErrorDevice(size, devName, e), missing: need, error: e, height };
       built.set(name, b);
       return b;
     };
     const unsupported = (type: string, note = '') =>
       fail(new GuestkitError('UNSUPPORTED', `${devName}: segment type ${type}${note} is not supported (guestkit reads linear, striped, mirror and raid1 LVs)`));
+
+    /**
+     * `count` extents of one area (a stripe, a leg) from extent a.start of a PV or of another
+     * LV: where they are, or the missing PVs they need, or why they cannot be read.
+     */
+    const area = (a: AreaMeta, count: number, where: string, path: string[]): { dev: BlockDevice; offset: number } | { missing: Set<string> } | GuestkitError => {
+      if (a.kind === 'lv') {
+        const sub = lvByName.get(a.lv);
+        if (sub && a.start + count > sub.extentCount) {
+          return new GuestkitError('CORRUPT', `${where} uses extents ${a.start}-${a.start + count - 1} of ${a.lv}, which has ${sub.extentCount}`);
+        }
+        const b = build(a.lv, path);
+        height = Math.max(height, b.height + 1);
+        if (b.missing.size) return { missing: b.missing };
+        if (b.error) return b.error;
+        return { dev: b.dev, offset: a.start * extentBytes };
+      }
+      const pm = pvByKey.get(a.pv);
+      if (!pm) return new GuestkitError('CORRUPT', `${where} is on ${a.pv}, which is neither in physical_volumes nor a logical volume`);
+      if (a.start + count > pm.peCount) {
+        return new GuestkitError('CORRUPT', `${where} uses extents ${a.start}-${a.start + count - 1} of ${a.pv}, which has ${pm.peCount}`);
+      }
+      const pv = present.get(a.pv);
+      if (!pv) return { missing: new Set([pm.uuid]) };
+      const offset = pm.peStart * SECTOR + a.start * extentBytes;
+      if (offset + count * extentBytes > pv.dev.size) {
+        return new GuestkitError(
+          'CORRUPT',
+          `${where} (extents ${a.start}-${a.start + count - 1} of ${a.pv}) ends at byte ${offset + count * extentBytes}, past the end of the PV ${pv.name} (${pv.dev.size} bytes)`,
+        );
+      }
+      return { dev: pv.dev, offset };
+    };
 
     const segs: Segment[] = [];
     for (const s of lv.segments) {
@@ -246,25 +299,13 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
         const per = s.extentCount / n;
         const areas = [];
         for (const [i, a] of s.areas.entries()) {
-          if (a.kind !== 'pv') return fail(new GuestkitError('CORRUPT', `${where}: stripe ${i} is not on a PV`));
-          const pm = pvByKey.get(a.pv);
-          if (!pm) return fail(new GuestkitError('CORRUPT', `${where}: stripe ${i} is on ${a.pv}, which is not in physical_volumes`));
-          if (a.start + per > pm.peCount) {
-            return fail(new GuestkitError('CORRUPT', `${where}: stripe ${i} uses extents ${a.start}-${a.start + per - 1} of ${a.pv}, which has ${pm.peCount}`));
-          }
-          const pv = present.get(a.pv);
-          if (!pv) {
-            need.add(pm.uuid);
+          const r = area(a, per, `${where}: stripe ${i}`, [...stack, name]);
+          if (r instanceof GuestkitError) return fail(r);
+          if ('missing' in r) {
+            for (const u of r.missing) need.add(u);
             continue;
           }
-          const offset = pm.peStart * SECTOR + a.start * extentBytes;
-          if (offset + per * extentBytes > pv.dev.size) {
-            return fail(new GuestkitError(
-              'CORRUPT',
-              `${where}: stripe ${i} (extents ${a.start}-${a.start + per - 1} of ${a.pv}) ends at byte ${offset + per * extentBytes}, past the end of the PV ${pv.name} (${pv.dev.size} bytes)`,
-            ));
-          }
-          areas.push({ dev: pv.dev, offset });
+          areas.push(r);
         }
         if (need.size) continue;
         const stripeSize = (s.stripeSize ?? 0) * SECTOR;
@@ -273,26 +314,28 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
         }
         segs.push({ start, length, mapping: { kind: 'striped', areas, stripeSize } });
       } else if (s.type === 'mirror' || s.type === 'raid1') {
-        // The first leg that can be read entirely; otherwise the first leg's problem.
-        let chosen: { b: Built; offset: number } | undefined;
-        let first: Built | undefined;
-        for (const a of s.areas) {
-          if (a.kind !== 'lv') continue;
-          const b = build(a.lv, [...stack, name]);
-          first ??= b;
-          if (!b.error && b.missing.size === 0) {
-            // mirror legs give their own start extent; raid images line up with the LV.
-            chosen = { b, offset: (s.type === 'mirror' ? a.start : s.startExtent) * extentBytes };
+        // The first leg that can be read entirely; otherwise the first leg's problem. Legs are
+        // LVs (mirror images, raid images) or, for pvmove0, PV areas; while a pvmove runs only
+        // its first leg (the source) holds all the data.
+        let chosen: { dev: BlockDevice; offset: number } | undefined;
+        let first: ReturnType<typeof area> | undefined;
+        const legs = lv.status.includes('PVMOVE') ? s.areas.slice(0, 1) : s.areas;
+        for (const [i, a] of legs.entries()) {
+          // mirror legs give their own start extent; raid images line up with the LV.
+          const r = area(a.kind === 'lv' && s.type !== 'mirror' ? { ...a, start: s.startExtent } : a, s.extentCount, `${where}: leg ${i}`, [...stack, name]);
+          first ??= r;
+          if (!(r instanceof GuestkitError) && !('missing' in r)) {
+            chosen = r;
             break;
           }
         }
         if (!chosen) {
           if (!first) return fail(new GuestkitError('CORRUPT', `${where}: ${s.type} segment without legs`));
-          for (const u of first.missing) need.add(u);
-          if (first.error && first.missing.size === 0) return fail(first.error);
+          if (first instanceof GuestkitError) return fail(first);
+          if ('missing' in first) for (const u of first.missing) need.add(u);
           continue;
         }
-        segs.push({ start, length, mapping: { kind: 'striped', areas: [{ dev: chosen.b.dev, offset: chosen.offset }], stripeSize: 0 } });
+        segs.push({ start, length, mapping: { kind: 'striped', areas: [chosen], stripeSize: 0 } });
       } else if (s.type === 'zero') {
         segs.push({ start, length, mapping: { kind: 'zero' } });
       } else if (s.type === 'error') {
@@ -312,7 +355,7 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
         'NOT_FOUND',
         `${devName}: needs physical volume ${list.join(' and ')}, which was not found: volume group ${meta.name} is partial`,
       );
-      const b = { dev: new ErrorDevice(size, devName, e), missing: need, error: e };
+      const b = { dev: new ErrorDevice(size, devName, e), missing: need, error: e, height };
       built.set(name, b);
       return b;
     }
@@ -323,7 +366,7 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
       if (e instanceof GuestkitError) return fail(e);
       throw e;
     }
-    const b = { dev, missing: need };
+    const b = { dev, missing: need, height };
     built.set(name, b);
     return b;
   };
@@ -342,11 +385,11 @@ function assemble(meta: VgMeta, from: string, byUuid: Map<string, PhysicalVolume
       b = build(l.name, []);
     } catch (e) {
       if (!(e instanceof GuestkitError)) throw e;
-      b = { dev: new ErrorDevice(l.extentCount * extentBytes, devName, e), missing: new Set(), error: e };
+      b = { dev: new ErrorDevice(l.extentCount * extentBytes, devName, e), missing: new Set(), error: e, height: 0 };
     }
     if (cow && b.error) {
       const e = new GuestkitError(b.error.code, b.error.message.replace(`/dev/${meta.name}/${l.name}`, devName));
-      b = { dev: new ErrorDevice(l.extentCount * extentBytes, devName, e), missing: b.missing, error: e };
+      b = { dev: new ErrorDevice(l.extentCount * extentBytes, devName, e), missing: b.missing, error: e, height: b.height };
     }
     lvs.push({
       vg: meta.name,

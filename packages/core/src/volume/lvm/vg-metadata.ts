@@ -118,6 +118,23 @@ export function interpretVg(root: ConfigSection, what: string): VgMeta {
     });
   }
 
+  // An area names a PV key or an LV, whichever list the segment's key suggests: LVM's reader
+  // (text_import_areas) looks the name up among the PVs first, then among the LVs. So a
+  // striped segment can lie on an LV (an LV being moved lies on pvmove0) and a mirror can
+  // have PV legs (pvmove0 itself).
+  const pvKeys = new Set(pvs.map((p) => p.key));
+  const lvNames = new Set(lvs.map((l) => l.name));
+  for (const l of lvs) {
+    for (const seg of l.segments) {
+      seg.areas = seg.areas.map((a) => {
+        const name = a.kind === 'pv' ? a.pv : a.lv;
+        if (pvKeys.has(name)) return a.kind === 'pv' ? a : { kind: 'pv', pv: name, start: a.start };
+        if (lvNames.has(name)) return a.kind === 'lv' ? a : { kind: 'lv', lv: name, start: a.start };
+        return a;
+      });
+    }
+  }
+
   return {
     name: vg.name,
     uuid: str(vg, 'id', at),
