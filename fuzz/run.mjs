@@ -15,7 +15,7 @@
 import { build } from 'esbuild';
 import { createRequire, isBuiltin } from 'node:module';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAddon } from './native/build-addon.mjs';
@@ -234,7 +234,6 @@ async function main() {
     }
   }
   const resultsFile = join(cacheBase, 'results.json');
-  const results = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
   const summary = [];
   for (const t of targets) {
     const dirs = {
@@ -248,9 +247,13 @@ async function main() {
     const t0 = Date.now();
     const r = engine === 'jazzer' ? await runJazzer(o, t, dirs, cacheBase) : runBuiltin(o, t, dirs, gk);
     const row = { target: t, seconds: Math.round((Date.now() - t0) / 1000), date: new Date().toISOString(), ...r };
-    results.push(row);
     summary.push(row);
-    writeFileSync(resultsFile, JSON.stringify(results, null, 1));
+    // Read again before appending, written under a temporary name: two `pnpm fuzz` runs (one
+    // per core, different targets) may share the cache.
+    const results = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
+    results.push(row);
+    writeFileSync(`${resultsFile}.${process.pid}`, JSON.stringify(results, null, 1));
+    renameSync(`${resultsFile}.${process.pid}`, resultsFile);
   }
   console.log('\ntarget        execs      seconds  exec/CPU-s  finding');
   for (const r of summary) console.log(`${r.target.padEnd(13)} ${String(r.execs ?? '?').padStart(9)}  ${String(r.seconds).padStart(7)}  ${String(r.execsPerCpuSecond ?? '-').padStart(10)}  ${r.finding ?? '-'}`);
