@@ -30,6 +30,18 @@ describe('crc32c', () => {
     }
   });
 
+  it('equals the definition across the WebAssembly path\'s boundaries (256 bytes, 56 KiB pieces) and at unaligned offsets', () => {
+    const data = new Uint8Array(3 * 57344 + 40);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >>> 9) + 7) & 0xff;
+    for (const len of [255, 256, 257, 263, 4084, 4096, 57343, 57344, 57345, 57344 * 2 + 5, 3 * 57344 + 33]) {
+      for (const start of [0, 1, 3, 7]) {
+        expect(crc32cRaw(0xdeadbeef, data, start, start + len)).toBe(slow(0xdeadbeef, data.subarray(start, start + len)));
+      }
+    }
+    // Negative intermediate values from the 32-bit wasm function come back unsigned.
+    expect(crc32cRaw(0xffffffff, data, 0, 4096)).toBeGreaterThanOrEqual(0);
+  });
+
   it('chains like the kernel: crc(a + b) = crc(crc(a), b); u32 helper = its 4 LE bytes', () => {
     const a = new TextEncoder().encode('ext4 metadata');
     const b = new TextEncoder().encode(' checksum');
