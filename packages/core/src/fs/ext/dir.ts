@@ -83,6 +83,9 @@ export function parseDirEntries(buf: Uint8Array, start: number, end: number, opt
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Node's native one-byte decoder, which takes any Uint8Array (no subarray view per name). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
 /**
  * A name as a JS string: UTF-8 when it is valid UTF-8 (nearly always), else Latin-1 so that
  * every byte survives (lookup() accepts both spellings).
@@ -95,7 +98,7 @@ export function decodeName(buf: Uint8Array, off: number, len: number): string {
       break;
     }
   }
-  if (ascii) return String.fromCharCode.apply(null, buf.subarray(off, off + len) as unknown as number[]);
+  if (ascii) return latin1Slice.call(buf, off, off + len);
   try {
     return utf8.decode(buf.subarray(off, off + len));
   } catch {
