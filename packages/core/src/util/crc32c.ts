@@ -46,14 +46,6 @@ export function crc32cRaw(crc: number, data: Uint8Array, start = 0, end = data.l
   let i = start;
   // Byte-wise until the remainder is a multiple of 8.
   while (i < end && (end - i) & 7) c = T[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
-  if (i < end && LITTLE_ENDIAN && ((data.byteOffset + i) & 3) === 0) {
-    if (wordsOf !== data.buffer) {
-      wordsOf = data.buffer;
-      words = new Uint32Array(data.buffer, 0, data.buffer.byteLength >>> 2);
-    }
-    const w0 = (data.byteOffset + i) >>> 2;
-    return slice8Words(c, words, w0, w0 + ((end - i) >>> 2));
-  }
   while (i < end) {
     const lo = (c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24))) >>> 0;
     c =
@@ -66,29 +58,6 @@ export function crc32cRaw(crc: number, data: Uint8Array, start = 0, end = data.l
       T[1 * 256 + data[i + 6]] ^
       T[data[i + 7]];
     i += 8;
-  }
-  return c >>> 0;
-}
-
-/**
- * The slicing-by-8 loop over aligned little-endian 32-bit words (an even count): two loads per
- * 8 bytes instead of eight, which matters most before V8 optimizes the loop (the first few
- * metadata blocks of a one-shot command run in the interpreter).
- */
-function slice8Words(crc: number, w: Uint32Array<ArrayBufferLike>, from: number, to: number): number {
-  let c = crc;
-  for (let k = from; k < to; k += 2) {
-    const lo = c ^ w[k];
-    const hi = w[k + 1];
-    c =
-      T[1792 + (lo & 0xff)] ^
-      T[1536 + ((lo >>> 8) & 0xff)] ^
-      T[1280 + ((lo >>> 16) & 0xff)] ^
-      T[1024 + (lo >>> 24)] ^
-      T[768 + (hi & 0xff)] ^
-      T[512 + ((hi >>> 8) & 0xff)] ^
-      T[256 + ((hi >>> 16) & 0xff)] ^
-      T[hi >>> 24];
   }
   return c >>> 0;
 }
@@ -129,13 +98,6 @@ function crcWasm(): typeof wasm {
   }
   return wasm;
 }
-
-/**
- * A 32-bit view of the last buffer checksummed: metadata blocks are read into reused buffers
- * (directory chunks, inode slabs), so one view serves many calls instead of one view each.
- */
-let wordsOf: ArrayBufferLike | undefined;
-let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 /** Continue over the 4 little-endian bytes of `v` (inode numbers, group numbers...). */
 export function crc32cU32le(crc: number, v: number): number {
