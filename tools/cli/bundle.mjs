@@ -152,8 +152,14 @@ if (perCommand.length === 0) throw new Error('bundle: no commands found in dist/
 
 const builds = [{ name: 'guestkit', dir: dist, cache: writeBundle(dist, 'guestkit', await bundle({ entryPoints: [join(dist, 'main.js')] })) }];
 for (const f of readdirSync(dist)) if (f === 'guestkit.mjs') rmSync(join(dist, f), { force: true });
-const wanted = new Set(perCommand.map((c) => `${c.name}.cjs`));
-if (existsSync(cmdDir)) for (const f of readdirSync(cmdDir)) if (f.endsWith('.cjs') && !wanted.has(f)) rmSync(join(cmdDir, f), { force: true });
+// Bundles and caches of commands that no longer exist.
+const wanted = new Set(perCommand.map((c) => c.name));
+if (existsSync(cmdDir)) {
+  for (const f of readdirSync(cmdDir)) {
+    const m = /^(.+?)(?:\.cjs|-[0-9a-f]{16}\.v8cache)$/.exec(f);
+    if (m && !wanted.has(m[1])) rmSync(join(cmdDir, f), { force: true });
+  }
+}
 for (const c of perCommand) {
   const contents = `import { runCli } from './cli.js';\nimport { ${c.exported} as command } from '${c.spec}';\nrunCli([command]);\n`;
   const b = await bundle({ stdin: { contents, resolveDir: dist, sourcefile: `cmd-${c.name}.js`, loader: 'js' } });
