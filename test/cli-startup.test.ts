@@ -134,6 +134,33 @@ describe('bin/guestkit start-up', () => {
     expect([full.status, full.stderr]).toEqual([1, 'guestkit: standard output: ENOSPC: no space left on device, write\n']);
   });
 
+  it('stdout: a slow reader of a non-blocking pipe gets every byte before guestkit exits', async () => {
+    // guestkit exits as soon as its command is done and nothing is pending (cli.ts
+    // exitWhenIdle); output that met EAGAIN went on through process.stdout (clikit writeOut)
+    // and must all arrive all the same. perl sets O_NONBLOCK on the pipe (node's spawn would
+    // reset it) and execs guestkit.
+    // ext-ext4: a directory of 20,000 entries, so more output than a pipe holds.
+    const args = ['ls', '-R', '-a', ensureImage('ext-ext4', 'ext4.img'), '-m', '/dev/sda', '/'];
+    const whole = run(GUESTKIT, args, { GUESTKIT_CODE_CACHE_REPORT: '' });
+    expect(whole.rc).toBe(0);
+    const { spawn } = await import('node:child_process');
+    const p = spawn('perl', ['-MFcntl', '-e', 'fcntl(STDOUT, F_SETFL, fcntl(STDOUT, F_GETFL, 0) | O_NONBLOCK) or die; exec @ARGV or die', GUESTKIT, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const chunks: Buffer[] = [];
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    p.stdout.on('data', (d: Buffer) => {
+      chunks.push(d);
+      p.stdout.pause();
+      setTimeout(() => p.stdout.resume(), 2);
+    });
+    const rc = await new Promise((resolve) => p.on('close', resolve));
+    expect([rc, err]).toEqual([0, '']);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(whole.out);
+    expect(whole.out.length).toBeGreaterThan(100_000); // more than a pipe holds: writes met EAGAIN
+  });
+
   it('usage errors keep their exit status 2', () => {
     const r = run(GUESTKIT, ['frobnicate'], { GUESTKIT_CODE_CACHE_REPORT: '' });
     expect(r.rc).toBe(2);

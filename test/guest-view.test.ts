@@ -275,6 +275,22 @@ describe('hostile directory entries (guest-hostile)', () => {
     expect(entries.filter((x) => x.path === '/attack/q1').map((x) => [x.type, x.duplicate])).toEqual([['symlink', false], ['dir', true]]);
   });
 
+  it('listTree (ls -R) lists what walk() yields, with the same errors in the same order', () => {
+    for (const [dir, prefix] of [['/', ''], ['/', '/'], ['/dir', '/'], ['/dir', '']]) {
+      const walkErrors: string[] = [];
+      const listErrors: string[] = [];
+      const cut = dir === '/' ? 1 : dir.length + 1;
+      const walked = [...hv.walk(dir, { sort: false, onError: (p, e) => walkErrors.push(`${p}: ${e.code}: ${e.message}`) })]
+        .map((x) => prefix + x.path.slice(cut));
+      const listed = hv.listTree(dir, prefix, (p, e) => listErrors.push(`${p}: ${e.code}: ${e.message}`));
+      expect(listed.length).toBeGreaterThan(3);
+      expect([...listed].sort()).toEqual([...walked].sort());
+      expect(listErrors).toEqual(walkErrors);
+    }
+    expect(hv.listTree('/', '', () => {})).toContain('dir/a/b');
+    expect(errCode(() => hv.listTree('/', '', () => {}, 3))).toBe('LIMIT');
+  });
+
   it('finds no operating system (there is no /etc)', () => {
     expect(errCode(() => inspectAndMount(new GuestView(), hd))).toBe('NOT_FOUND');
   });

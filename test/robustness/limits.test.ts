@@ -135,6 +135,22 @@ describe('limits at the limit and one past', () => {
     const deepestDirs = all.dirs.filter((e) => e.depth === deepest).map((e) => e.path).sort();
     expect(cut.errors.map(([p]) => p).sort()).toEqual(deepestDirs);
     expect(cut.errors.every(([, c]) => c === 'LIMIT')).toBe(true);
+    // listTree (ls -R) keeps the same limit: the same errors, and the same paths as the walk.
+    const listed = () => {
+      const errors: [string, string][] = [];
+      const paths = v.listTree('/', '', (p, e) => errors.push([p, e.code])).sort();
+      return { paths, errors };
+    };
+    // (walk's order without sorting each directory: listTree's.)
+    const walked = () => {
+      const errors: [string, string][] = [];
+      const paths = [...v.walk('/', { sort: false, onError: (p, e) => errors.push([p, e.code]) })].map((e) => e.path.slice(1)).sort();
+      return { paths, errors };
+    };
+    expect(listed().errors).toHaveLength(cut.errors.length);
+    expect(listed()).toEqual(walked());
+    mutable.maxWalkDepth = deepest + 1;
+    expect(listed()).toEqual({ paths: walked().paths, errors: [] });
   });
 
   it(`lvmMaxAreas / lvmMaxSegments: a VG with exactly the limit of PVs and of segments per LV is read, one more is LIMIT`, () => {

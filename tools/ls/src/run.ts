@@ -129,13 +129,8 @@ async function lsR(view: GuestView, dir: string, out: Out, json: boolean): Promi
   if (view.typeOf(dir, false) === 'symlink') return;
   // find prints start + "/" + relative path, but start + relative when start ends in '/'.
   const prefix = dir.endsWith('/') ? '' : '/';
-  const paths: string[] = [];
   const walkRoot = dir.endsWith('/') ? dir.replace(/\/+$/, '') || '/' : dir;
-  for (const e of view.walk(walkRoot, { sort: false, onError: (p, err) => warn(`${p}: ${err.message}`) })) {
-    const rel = e.path.slice(walkRoot === '/' ? 1 : walkRoot.length + 1);
-    paths.push(prefix + rel);
-    if (paths.length > LIMITS.maxDirEntries) throw new GuestkitError('LIMIT', `${dir}: more than ${LIMITS.maxDirEntries} paths`);
-  }
+  const paths = view.listTree(walkRoot, prefix, (p, err) => warn(`${p}: ${err.message}`));
   sortByBytes(paths, (p) => p);
   if (json) {
     for (const p of paths) { const w = out.line(JSON.stringify({ path: p })); if (w) await w; }

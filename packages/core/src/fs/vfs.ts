@@ -61,6 +61,9 @@ export interface DirEntry {
   type: FileType;
 }
 
+/** Receives one directory entry (Filesystem.forEachEntry). */
+export type DirEntryFn = (name: string, ino: number, type: FileType) => void;
+
 export interface StatFs {
   /** Block size (f_bsize). */
   bsize: number;
@@ -87,6 +90,11 @@ export interface Filesystem {
   lookup(dirIno: number, name: string): number | null;
   /** Entries of a directory, without "." and "..". Streams large directories. */
   readdir(dirIno: number): Iterable<DirEntry>;
+  /**
+   * readdir's entries given one at a time to `fn`, without an object per entry (recursive
+   * listings). Optional; `fn` may stat inodes but must not read another directory.
+   */
+  forEachEntry?(dirIno: number, fn: DirEntryFn): void;
   readlink(ino: number): string;
   /** Read up to buf.length bytes at pos; returns bytes read (0 at or past EOF). Holes read as zeros. */
   read(ino: number, buf: Uint8Array, pos: number): number;

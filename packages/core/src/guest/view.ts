@@ -327,20 +327,108 @@ export class GuestView {
   /** Call `fn` with each entry of (mount, ino) but "." and "..", mountpoints crossed. */
   private eachEntry(mount: Mount, ino: number, fn: (name: string, ino: number, mount: Mount, type: FileType) => void): void {
     const covered = this.covers.get(mount.id);
+    const where = () => `directory inode ${ino} on ${mount.device ?? mount.fs.device.description}`;
     let n = 0;
-    for (const e of mount.fs.readdir(ino)) {
-      if (++n > LIMITS.maxDirEntries) {
-        throw new GuestkitError('LIMIT', `directory inode ${ino} on ${mount.device ?? mount.fs.device.description}: more than ${LIMITS.maxDirEntries} entries`);
-      }
-      if (e.name === '.' || e.name === '..') continue;
+    const each = (name: string, eino: number, type: FileType) => {
+      if (++n > LIMITS.maxDirEntries) throw new GuestkitError('LIMIT', `${where()}: more than ${LIMITS.maxDirEntries} entries`);
+      if (name === '.' || name === '..') return;
       // Fast path: nothing is mounted on this mount's directories.
-      if (!covered || !covered.has(e.ino)) {
-        fn(e.name, e.ino, mount, e.type);
+      if (!covered || !covered.has(eino)) {
+        fn(name, eino, mount, type);
+        return;
+      }
+      const c = this.cross(mount, eino);
+      fn(name, c.ino, c.mount, 'dir');
+    };
+    const fs = mount.fs;
+    if (fs.forEachEntry) fs.forEachEntry(ino, each);
+    else for (const e of fs.readdir(ino)) each(e.name, e.ino, e.type);
+  }
+
+  /**
+   * Every path under directory `path` (following a symlink given as `path`), as `find` lists
+   * them: `prefix` + the path relative to `path`, in no particular order (callers sort).
+   * The rules are walk()'s: mountpoints are crossed; a directory is not entered twice on one
+   * branch, nor when its name is bad or a duplicate; nesting stops at LIMITS.maxWalkDepth;
+   * an unreadable directory goes to onError (in walk()'s order) and is skipped. A recursive
+   * listing of a whole guest makes one string per entry and little else; more than `maxPaths`
+   * paths is a LIMIT error.
+   */
+  listTree(path: string, prefix: string, onError: (dirPath: string, e: GuestkitError) => void, maxPaths = LIMITS.maxDirEntries): string[] {
+    const r = this.resolve(path, { follow: true });
+    this.requireDir(r, path);
+    const out: string[] = [];
+    /** A directory to list: `out` is its path as listed (ending in '/', or `prefix`). */
+    interface Dir { mount: Mount; ino: number; out: string; depth: number; parent: Dir | null }
+    const guestPath = (d: Dir) => joinGuestPath(path, d.out.slice(prefix.length, -1));
+    const stack: Dir[] = [{ mount: r.mount, ino: r.ino, out: prefix, depth: 1, parent: null }];
+    // Per directory, reused: its names in readdir order and which of them are directories.
+    const names: string[] = [];
+    const subIndex: number[] = [];
+    const subs: { mount: Mount; ino: number }[] = [];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      if (d.parent) {
+        // walk()'s checks, made as walk() makes them: when it is about to descend.
+        let loop = false;
+        for (let a: Dir | null = d.parent; a && !loop; a = a.parent) loop = a.ino === d.ino && a.mount === d.mount;
+        if (loop) {
+          onError(guestPath(d), new GuestkitError('LOOP', 'directory is its own ancestor (hard-linked directory loop); not descending'));
+          continue;
+        }
+        if (d.parent.depth >= LIMITS.maxWalkDepth) {
+          onError(guestPath(d), new GuestkitError('LIMIT', `directories nested deeper than ${LIMITS.maxWalkDepth}; not descending`));
+          continue;
+        }
+      }
+      names.length = 0;
+      subIndex.length = 0;
+      subs.length = 0;
+      const base = d.out;
+      try {
+        this.eachEntry(d.mount, d.ino, (name, eino, emount, etype) => {
+          let type = etype;
+          if (type === 'unknown') {
+            try {
+              type = fileTypeOfMode(emount.fs.stat(eino).mode);
+            } catch { /* left unknown, as walk() leaves it */ }
+          }
+          if (type === 'dir') {
+            subIndex.push(names.length);
+            subs.push({ mount: emount, ino: eino });
+          }
+          names.push(name);
+          out.push(base + name);
+        });
+      } catch (e) {
+        if (!(e instanceof GuestkitError)) throw e;
+        // None of a directory that cannot be read is listed (as in walk()).
+        out.length -= names.length;
+        onError(d.parent ? guestPath(d) : path, e);
         continue;
       }
-      const c = this.cross(mount, e.ino);
-      fn(e.name, c.ino, c.mount, 'dir');
+      if (out.length > maxPaths) throw new GuestkitError('LIMIT', `${path}: more than ${maxPaths} paths`);
+      if (subs.length === 0) continue;
+      // Duplicates (a corrupt or hostile directory): a name given twice is not descended into
+      // the second time (walk() marks it `duplicate`).
+      if (names.length > 1) {
+        const seen = new Set<string>();
+        for (let i = 0, k = 0; k < subIndex.length; i++) {
+          if (i === subIndex[k]) {
+            if (seen.has(names[i])) subIndex[k] = -1;
+            k++;
+          }
+          seen.add(names[i]);
+        }
+      }
+      // Pushed last first, so that they are listed in readdir order (walk()'s order).
+      for (let k = subs.length - 1; k >= 0; k--) {
+        const i = subIndex[k];
+        if (i < 0 || isBadName(names[i])) continue;
+        stack.push({ mount: subs[k].mount, ino: subs[k].ino, out: `${base}${names[i]}/`, depth: d.depth + 1, parent: d });
+      }
     }
+    return out;
   }
 
   readlink(path: string): string {

@@ -17,6 +17,7 @@ import {
   S_IFBLK,
   fileTypeOfMode,
   type DirEntry,
+  type DirEntryFn,
   type FileType,
   type Filesystem,
   type Stat,
@@ -715,19 +716,21 @@ export class ExtFs implements Filesystem, ExtContext {
   }
 
   /**
-   * Append the entries of one directory block or inline area to `out` ("." and ".." left
-   * out); a bad entry is a warning and the rest of the block is skipped (as the kernel does).
+   * Give `fn` the entries of one directory block or inline area ("." and ".." left out); a
+   * bad entry is a warning and the rest of the block is skipped (as the kernel does). `count`
+   * is the number of entries given so far for this directory; returns the new count.
    */
-  private collect(buf: Uint8Array, start: number, end: number, dirIno: number, where: string, out: DirEntry[]): void {
+  private collect(buf: Uint8Array, start: number, end: number, dirIno: number, where: string, count: number, fn: DirEntryFn): number {
     const bad = scanDirEntries(buf, start, end, this.dirOpts, (inode, nameOff, nameLen, fileType) => {
       if (buf[nameOff] === 0x2e && (nameLen === 1 || (nameLen === 2 && buf[nameOff + 1] === 0x2e))) return;
-      if (out.length >= LIMITS.maxDirEntries) {
+      if (count >= LIMITS.maxDirEntries) {
         throw new GuestkitError('LIMIT', `${this.where}: directory inode ${dirIno} has more than ${LIMITS.maxDirEntries} entries`);
       }
-      const type = fileType >= 1 && fileType <= 7 ? FT_NAMES[fileType] : this.entryTypeOf(inode);
-      out.push({ name: decodeName(buf, nameOff, nameLen), ino: inode, type });
+      count++;
+      fn(decodeName(buf, nameOff, nameLen), inode, fileType >= 1 && fileType <= 7 ? FT_NAMES[fileType] : this.entryTypeOf(inode));
     });
     if (bad) this.addWarning(`${this.where}: directory inode ${dirIno}, ${where}: ${bad}; rest of the block skipped`);
+    return count;
   }
 
   /**
@@ -737,27 +740,45 @@ export class ExtFs implements Filesystem, ExtContext {
    * not entries.
    */
   readdir(dirIno: number): DirEntry[] {
-    const fc = this.fcDirs?.get(dirIno);
-    if (!fc) return this.readdirOnDisk(dirIno);
-    // Fast-commit replay: on-disk entries (none in a directory it created) with the
-    // replayed names removed or replaced, then the added names.
-    let out: DirEntry[] = [];
-    if (fc.fresh) this.dirInode(dirIno);
-    else out = this.readdirOnDisk(dirIno).filter((e) => !fc.names.has(e.name));
-    for (const [name, ino] of fc.names) if (ino !== 0) out.push({ name, ino, type: this.entryTypeOf(ino) });
+    const out: DirEntry[] = [];
+    this.forEachEntry(dirIno, (name, ino, type) => {
+      out.push({ name, ino, type });
+    });
     return out;
   }
 
-  private readdirOnDisk(dirIno: number): DirEntry[] {
+  /**
+   * readdir's entries given one by one to `fn` (no object per entry: a recursive listing
+   * makes tens of thousands). All of a directory's blocks are read before it returns; `fn`
+   * may stat inodes but must not read another directory of this filesystem.
+   */
+  forEachEntry(dirIno: number, fn: DirEntryFn): void {
+    const fc = this.fcDirs?.get(dirIno);
+    if (!fc) {
+      this.readdirOnDisk(dirIno, fn);
+      return;
+    }
+    // Fast-commit replay: on-disk entries (none in a directory it created) with the
+    // replayed names removed or replaced, then the added names.
+    if (fc.fresh) this.dirInode(dirIno);
+    else {
+      this.readdirOnDisk(dirIno, (name, ino, type) => {
+        if (!fc.names.has(name)) fn(name, ino, type);
+      });
+    }
+    for (const [name, ino] of fc.names) if (ino !== 0) fn(name, ino, this.entryTypeOf(ino));
+  }
+
+  private readdirOnDisk(dirIno: number, fn: DirEntryFn): void {
     const c = this.dirInode(dirIno);
     const i = c.inode;
-    const out: DirEntry[] = [];
+    let count = 0;
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
       const { areas } = inlineDirAreas(i);
       for (const [k, a] of areas.entries()) {
-        this.collect(a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', out);
+        count = this.collect(a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', count, fn);
       }
-      return out;
+      return;
     }
     const bs = this.sb.blockSize;
     for (const ch of this.dirChunks(c, true)) {
@@ -765,10 +786,9 @@ export class ExtFs implements Filesystem, ExtContext {
         const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
         if (ch.lblk + k > 0 && isDxNodeBlock(blk)) continue;
         this.verifyLeaf(blk, i, ch.lblk + k);
-        this.collect(ch.buf, k * bs, (k + 1) * bs, dirIno, `block ${ch.lblk + k}`, out);
+        count = this.collect(ch.buf, k * bs, (k + 1) * bs, dirIno, `block ${ch.lblk + k}`, count, fn);
       }
     }
-    return out;
   }
 
   lookup(dirIno: number, name: string): number | null {
