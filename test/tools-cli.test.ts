@@ -5,7 +5,7 @@
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ensureImage, GUESTKIT, ROOT } from './helpers/images';
@@ -155,6 +155,36 @@ describe('guestkit ls', () => {
     expect(r.out).toContain(' /x-dir/inside\n');
     expect(r.out).toContain(' /plain.txt\n');
     expect(r.err).toMatch(/^guestkit: warning: \/attack: /m);
+  });
+});
+
+describe('guestkit ls -R of a whole Debian guest', () => {
+  it('lists the debootstrap tree, the ESP on /boot/efi and lost+found, in byte order as a whole', () => {
+    const dir = ensureImage('guest-debian');
+    const r = gk(['ls', '-R', '-a', join(dir, 'debian.qcow2'), '/']);
+    expect([r.rc, r.err]).toEqual([0, '']);
+    // The tree mke2fs -d was given (images/recipes/guest-debian.mjs), walked by node.
+    const want = ['lost+found', 'boot/efi/EFI', 'boot/efi/EFI/debian', 'boot/efi/EFI/debian/grub.cfg'];
+    const walk = (rel: string) => {
+      for (const e of readdirSync(join(dir, 'root', rel), { withFileTypes: true })) {
+        const p = rel ? `${rel}/${e.name}` : e.name;
+        want.push(p);
+        if (e.isDirectory()) walk(p);
+      }
+    };
+    walk('');
+    want.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(r.out).toBe(`${want.join('\n')}\n`);
+    // guestkit sorts each directory with its subtrees as name + "/" keys: names that sort
+    // between a directory and its subtree ("klibc-..." between "klibc" and "klibc/...") are
+    // where that differs from sorting names alone; the guest has some.
+    const parents = new Set(want.map((p) => p.slice(0, p.lastIndexOf('/'))));
+    const between = want.filter((p) => {
+      const name = p.slice(p.lastIndexOf('/') + 1);
+      const parent = p.slice(0, p.lastIndexOf('/') + 1);
+      return [...name].some((c, i) => i > 0 && c < '/' && parents.has(parent + name.slice(0, i)));
+    });
+    expect(between.length).toBeGreaterThan(5);
   });
 });
 

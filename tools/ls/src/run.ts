@@ -12,7 +12,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { hideBin } from 'yargs/helpers';
 import {
-  GuestkitError, fileTypeOfMode, sortByBytes, warn, LIMITS, S_IFMT, S_IFREG, S_IFLNK,
+  GuestkitError, fileTypeOfMode, sortByBytes, sortStringsByBytes, warn, LIMITS, S_IFMT, S_IFREG, S_IFLNK,
   type GuestView, type GuestStat, type Filesystem,
 } from '@guestkit/core';
 import { openGuestFromArgs, runTool, writeOut, reportError, isVerbose } from '@guestkit/clikit';
@@ -113,7 +113,7 @@ export async function run(argv: LsArgs, rawArgs: readonly string[] = hideBin(pro
 
 /** guestfs_ls: names in a directory (following symlinks to it), sorted by bytes. */
 async function lsPlain(view: GuestView, dir: string, out: Out, json: boolean): Promise<void> {
-  const names = sortByBytes(view.readdir(dir).map((e) => e.name), (n) => n);
+  const names = sortStringsByBytes(view.readdir(dir).map((e) => e.name));
   for (const n of names) { const w = out.line(json ? JSON.stringify({ name: n }) : n); if (w) await w; }
 }
 
@@ -130,8 +130,8 @@ async function lsR(view: GuestView, dir: string, out: Out, json: boolean): Promi
   // find prints start + "/" + relative path, but start + relative when start ends in '/'.
   const prefix = dir.endsWith('/') ? '' : '/';
   const walkRoot = dir.endsWith('/') ? dir.replace(/\/+$/, '') || '/' : dir;
+  // Sorted by bytes as a whole, as guestfs_find sorts.
   const paths = view.listTree(walkRoot, prefix, (p, err) => warn(`${p}: ${err.message}`));
-  sortByBytes(paths, (p) => p);
   if (json) {
     for (const p of paths) { const w = out.line(JSON.stringify({ path: p })); if (w) await w; }
     return;

@@ -18,66 +18,63 @@ export const EXT4_MAX_EXTENT_DEPTH = Math.min(5, LIMITS.maxTreeDepth);
 /** ee_len above this marks an unwritten extent (length ee_len - 32768). */
 const EXT_INIT_MAX_LEN = 32768;
 
-/** One node, parsed: header fields and its entries as parallel arrays. */
+/** One node, parsed: header fields and its entries. */
 export interface ExtentNode {
   eh_entries: number;
   eh_max: number;
   eh_depth: number;
-  /** ee_block / ei_block. */
-  first: Float64Array;
-  /** Leaf: extent length. Index: unused. */
-  len: Float64Array;
-  /** Leaf: ee_start. Index: ei_leaf. */
-  start: Float64Array;
-  /** Leaf: unwritten flag. */
-  unwritten: Uint8Array;
+  /**
+   * Entry i at [3i, 3i + 3): ee_block / ei_block; leaf: the extent's length, negative when
+   * it is unwritten (index: unused); leaf: ee_start, index: ei_leaf. One array per node
+   * (every directory a listing reads parses its root).
+   */
+  e: Float64Array;
 }
 
-function parseNode(buf: Uint8Array, what: string, maxEntries: number): ExtentNode {
-  const b = new Bytes(buf, what);
-  const magic = b.u16le(0);
-  if (magic !== EXT4_EXT_MAGIC) throw corrupt(what, `bad extent header magic 0x${magic.toString(16)}`);
-  const eh_entries = b.u16le(2);
-  const eh_max = b.u16le(4);
-  const eh_depth = b.u16le(6);
-  if (eh_max === 0 || eh_max > maxEntries) throw corrupt(what, `extent header eh_max ${eh_max} is invalid (at most ${maxEntries})`);
-  if (eh_entries > eh_max) throw corrupt(what, `extent header has ${eh_entries} entries but eh_max ${eh_max}`);
-  if (eh_depth > EXT4_MAX_EXTENT_DEPTH) {
-    throw corrupt(what, `extent tree depth ${eh_depth} exceeds the maximum of ${EXT4_MAX_EXTENT_DEPTH}`);
+/** `what` names the node in errors; a function, so that it is built only for an error. */
+function parseNode(buf: Uint8Array, what: () => string, maxEntries: number): ExtentNode {
+  const u16 = (off: number) => buf[off] | (buf[off + 1] << 8);
+  const u32 = (off: number) => (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
+  if (buf.length < HEADER_SIZE) throw corrupt(what(), `${buf.length} bytes, shorter than an extent header`);
+  const magic = u16(0);
+  if (magic !== EXT4_EXT_MAGIC) throw corrupt(what(), `bad extent header magic 0x${magic.toString(16)}`);
+  const eh_entries = u16(2);
+  const eh_max = u16(4);
+  const eh_depth = u16(6);
+  if (eh_max === 0 || eh_max > maxEntries) throw corrupt(what(), `extent header eh_max ${eh_max} is invalid (at most ${maxEntries})`);
+  if (eh_entries > eh_max) throw corrupt(what(), `extent header has ${eh_entries} entries but eh_max ${eh_max}`);
+  if (HEADER_SIZE + eh_max * ENTRY_SIZE > buf.length) {
+    throw corrupt(what(), `extent header eh_max ${eh_max} runs past the end of the node (${buf.length} bytes)`);
   }
-  const n: ExtentNode = {
-    eh_entries,
-    eh_max,
-    eh_depth,
-    first: new Float64Array(eh_entries),
-    len: new Float64Array(eh_entries),
-    start: new Float64Array(eh_entries),
-    unwritten: new Uint8Array(eh_entries),
-  };
+  if (eh_depth > EXT4_MAX_EXTENT_DEPTH) {
+    throw corrupt(what(), `extent tree depth ${eh_depth} exceeds the maximum of ${EXT4_MAX_EXTENT_DEPTH}`);
+  }
+  const e = new Float64Array(3 * eh_entries);
   let prevEnd = -1;
   for (let i = 0; i < eh_entries; i++) {
     const o = HEADER_SIZE + i * ENTRY_SIZE;
-    const first = b.u32le(o);
+    const first = u32(o);
     if (first < prevEnd || (eh_depth > 0 && first === prevEnd && i > 0)) {
-      throw corrupt(what, `extent entry ${i} (logical block ${first}) is out of order or overlaps the previous one`);
+      throw corrupt(what(), `extent entry ${i} (logical block ${first}) is out of order or overlaps the previous one`);
     }
-    n.first[i] = first;
+    e[3 * i] = first;
     if (eh_depth === 0) {
-      let len = b.u16le(o + 4);
+      let len = u16(o + 4);
+      let unwritten = false;
       if (len > EXT_INIT_MAX_LEN) {
         len -= EXT_INIT_MAX_LEN;
-        n.unwritten[i] = 1;
+        unwritten = true;
       }
-      if (len === 0) throw corrupt(what, `extent entry ${i} has length 0`);
-      n.len[i] = len;
-      n.start[i] = b.u16le(o + 6) * 2 ** 32 + b.u32le(o + 8);
+      if (len === 0) throw corrupt(what(), `extent entry ${i} has length 0`);
+      e[3 * i + 1] = unwritten ? -len : len;
+      e[3 * i + 2] = u16(o + 6) * 2 ** 32 + u32(o + 8);
       prevEnd = first + len;
     } else {
-      n.start[i] = b.u16le(o + 8) * 2 ** 32 + b.u32le(o + 4);
+      e[3 * i + 2] = u16(o + 8) * 2 ** 32 + u32(o + 4);
       prevEnd = first;
     }
   }
-  return n;
+  return { eh_entries, eh_max, eh_depth, e };
 }
 
 /** Last entry whose first block is <= lblk, or -1. */
@@ -87,7 +84,7 @@ function search(n: ExtentNode, lblk: number): number {
   let r = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (n.first[mid] <= lblk) {
+    if (n.e[3 * mid] <= lblk) {
       r = mid;
       lo = mid + 1;
     } else hi = mid - 1;
@@ -105,7 +102,7 @@ export class ExtentTree {
     private readonly ctx: ExtContext,
     private readonly inode: Inode,
   ) {
-    this.root = parseNode(inode.i_block, `extent tree root of inode ${inode.ino}`, 4);
+    this.root = parseNode(inode.i_block, () => `extent tree root of inode ${inode.ino}`, 4);
   }
 
   private childNode(pblk: number, depth: number): ExtentNode {
@@ -118,7 +115,7 @@ export class ExtentTree {
     let n = parsedBlocks.get(buf);
     if (!n) {
       const maxEntries = Math.floor((ctx.sb.blockSize - HEADER_SIZE) / ENTRY_SIZE);
-      n = parseNode(buf, what, maxEntries);
+      n = parseNode(buf, () => what, maxEntries);
       if (ctx.csum) {
         const tail = HEADER_SIZE + ENTRY_SIZE * n.eh_max;
         if (tail + 4 <= buf.length) {
@@ -144,8 +141,8 @@ export class ExtentTree {
       if (n.eh_depth === 0) return;
       for (let i = 0; i < n.eh_entries; i++) {
         if (out.size >= limit) throw new GuestkitError('LIMIT', `extent tree of inode ${this.inode.ino} has more than ${limit} nodes`);
-        out.add(n.start[i]);
-        walk(this.childNode(n.start[i], n.eh_depth - 1));
+        out.add(n.e[3 * i + 2]);
+        walk(this.childNode(n.e[3 * i + 2], n.eh_depth - 1));
       }
     };
     walk(this.root);
@@ -157,7 +154,7 @@ export class ExtentTree {
     if (lblk >= MAX_LBLK) return { lblk, len: maxLen, pblk: -1, unwritten: false };
     let n = this.root;
     let upper = MAX_LBLK;
-    const path: number[] = [];
+    let path: number[] | undefined;
     for (let level = 0; n.eh_depth > 0; level++) {
       if (level > EXT4_MAX_EXTENT_DEPTH) {
         throw new GuestkitError('LOOP', `extent tree of inode ${this.inode.ino} is deeper than ${EXT4_MAX_EXTENT_DEPTH} levels`);
@@ -165,11 +162,12 @@ export class ExtentTree {
       const i = search(n, lblk);
       if (i < 0) {
         // Before the first index: a hole up to it.
-        const end = n.eh_entries > 0 ? Math.min(n.first[0], upper) : upper;
+        const end = n.eh_entries > 0 ? Math.min(n.e[0], upper) : upper;
         return { lblk, len: Math.min(end - lblk, maxLen), pblk: -1, unwritten: false };
       }
-      if (i + 1 < n.eh_entries) upper = Math.min(upper, n.first[i + 1]);
-      const child = n.start[i];
+      if (i + 1 < n.eh_entries) upper = Math.min(upper, n.e[3 * (i + 1)]);
+      const child = n.e[3 * i + 2];
+      path ??= [];
       if (path.includes(child)) {
         throw new GuestkitError('LOOP', `extent tree of inode ${this.inode.ino} loops: block ${child} is its own ancestor`);
       }
@@ -177,18 +175,20 @@ export class ExtentTree {
       n = this.childNode(child, n.eh_depth - 1);
     }
     const i = search(n, lblk);
-    if (i >= 0 && lblk < n.first[i] + n.len[i]) {
-      const off = lblk - n.first[i];
-      const start = n.start[i];
-      if (start + n.len[i] > this.ctx.sb.s_blocks_count || start < this.ctx.sb.s_first_data_block) {
+    const first = i >= 0 ? n.e[3 * i] : 0;
+    const len = i >= 0 ? Math.abs(n.e[3 * i + 1]) : 0;
+    if (i >= 0 && lblk < first + len) {
+      const off = lblk - first;
+      const start = n.e[3 * i + 2];
+      if (start + len > this.ctx.sb.s_blocks_count || start < this.ctx.sb.s_first_data_block) {
         throw corrupt(
           `inode ${this.inode.ino}`,
-          `extent at logical block ${n.first[i]} maps blocks ${start}..${start + n.len[i] - 1}, outside the filesystem (${this.ctx.sb.s_blocks_count} blocks)`,
+          `extent at logical block ${first} maps blocks ${start}..${start + len - 1}, outside the filesystem (${this.ctx.sb.s_blocks_count} blocks)`,
         );
       }
-      return { lblk, len: Math.min(n.len[i] - off, maxLen), pblk: start + off, unwritten: n.unwritten[i] === 1 };
+      return { lblk, len: Math.min(len - off, maxLen), pblk: start + off, unwritten: n.e[3 * i + 1] < 0 };
     }
-    const next = i + 1 < n.eh_entries ? Math.min(n.first[i + 1], upper) : upper;
+    const next = i + 1 < n.eh_entries ? Math.min(n.e[3 * (i + 1)], upper) : upper;
     return { lblk, len: Math.max(1, Math.min(next - lblk, maxLen)), pblk: -1, unwritten: false };
   }
 }

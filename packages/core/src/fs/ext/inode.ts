@@ -4,6 +4,7 @@
 // half), then in-inode extended attributes up to s_inode_size.
 
 import { Bytes } from '../../bytes.js';
+import { GuestkitError } from '../../errors.js';
 import type { Timespec } from '../vfs.js';
 import { crc32cRaw, crc32cU32le } from '../../util/crc32c.js';
 import { RO_COMPAT_HUGE_FILE, RO_COMPAT_METADATA_CSUM, INCOMPAT_LARGEDIR, INCOMPAT_64BIT, hasIncompat, hasRoCompat, type Superblock } from './superblock.js';
@@ -70,84 +71,88 @@ function decodeTime(sec32: number, extra: number | undefined): Timespec {
 }
 
 export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Inode {
-  const b = new Bytes(raw, `ext inode ${ino}`);
+  // Every field below is at a fixed offset: the classic 128 bytes once, here; the extra
+  // fields each through fits(), against i_extra_isize, which is itself checked against the
+  // inode size. (No Bytes view: this runs for every inode a listing touches.)
   const inodeSize = raw.length;
-  const i_mode = b.u16le(0x0);
+  if (inodeSize < EXT4_GOOD_OLD_INODE_SIZE) {
+    throw new GuestkitError('CORRUPT', `ext inode ${ino}: ${inodeSize} bytes, shorter than the ${EXT4_GOOD_OLD_INODE_SIZE} of struct ext4_inode`);
+  }
+  const u16 = (off: number) => raw[off] | (raw[off + 1] << 8);
+  const u32 = (off: number) => (raw[off] | (raw[off + 1] << 8) | (raw[off + 2] << 16) | (raw[off + 3] << 24)) >>> 0;
+  const i_mode = u16(0x0);
   let i_extra_isize = 0;
   if (inodeSize > EXT4_GOOD_OLD_INODE_SIZE) {
-    i_extra_isize = b.u16le(0x80);
+    i_extra_isize = u16(0x80);
     // Kernel (ext4_iget): an extra size past the inode or not a multiple of 4 is corrupt; we
     // ignore the extra fields instead of failing the whole inode.
     if (i_extra_isize + EXT4_GOOD_OLD_INODE_SIZE > inodeSize || i_extra_isize & 3) i_extra_isize = 0;
   }
-  /** Does the extra field at `off` (+4) fit in i_extra_isize? (EXT4_FITS_IN_INODE) */
-  const fits = (off: number, len = 4) => off + len <= EXT4_GOOD_OLD_INODE_SIZE + i_extra_isize;
-  const extra = (off: number) => (fits(off) ? b.u32le(off) : undefined);
+  /** Does the extra field at `off` (+len) fit in i_extra_isize? (EXT4_FITS_IN_INODE) */
+  const extraEnd = EXT4_GOOD_OLD_INODE_SIZE + i_extra_isize;
+  const extra = (off: number) => (off + 4 <= extraEnd ? u32(off) : undefined);
 
-  const sizeLo = b.u32le(0x4);
-  const sizeHi = b.u32le(0x6c);
+  const sizeLo = u32(0x4);
+  const sizeHi = u32(0x6c);
   const isReg = (i_mode & S_IFMT) === S_IFREG;
   const i_size = isReg || hasIncompat(sb, INCOMPAT_LARGEDIR) ? sizeHi * 2 ** 32 + sizeLo : sizeLo;
 
-  const i_flags = b.u32le(0x20);
+  const i_flags = u32(0x20);
   let blocks512: number;
-  const blocksLo = b.u32le(0x1c);
+  const blocksLo = u32(0x1c);
   if (hasRoCompat(sb, RO_COMPAT_HUGE_FILE)) {
-    const v = b.u16le(0x74) * 2 ** 32 + blocksLo;
+    const v = u16(0x74) * 2 ** 32 + blocksLo;
     blocks512 = i_flags & EXT4_HUGE_FILE_FL ? v * (sb.blockSize / 512) : v;
   } else {
     blocks512 = blocksLo;
   }
 
-  const i_generation = b.u32le(0x64);
+  const i_generation = u32(0x64);
   const crtimeSec = extra(0x90);
   const ino2: Inode = {
     ino,
     i_mode,
-    i_uid: b.u16le(0x2) | (b.u16le(0x78) << 16),
-    i_gid: b.u16le(0x18) | (b.u16le(0x7a) << 16),
+    // The high halves live in osd2 (Linux layout); >>> 0 keeps them unsigned.
+    i_uid: (u16(0x2) | (u16(0x78) << 16)) >>> 0,
+    i_gid: (u16(0x18) | (u16(0x7a) << 16)) >>> 0,
     i_size,
-    i_links_count: b.u16le(0x1a),
+    i_links_count: u16(0x1a),
     blocks512,
     i_flags,
     i_generation,
     // l_i_file_acl_high counts only with the 64bit feature (kernel: ext4_iget).
-    i_file_acl: b.u32le(0x68) + (hasIncompat(sb, INCOMPAT_64BIT) ? b.u16le(0x76) * 2 ** 32 : 0),
+    i_file_acl: u32(0x68) + (hasIncompat(sb, INCOMPAT_64BIT) ? u16(0x76) * 2 ** 32 : 0),
     i_extra_isize,
-    atime: decodeTime(b.u32le(0x8), extra(0x8c)),
-    ctime: decodeTime(b.u32le(0xc), extra(0x84)),
-    mtime: decodeTime(b.u32le(0x10), extra(0x88)),
+    atime: decodeTime(u32(0x8), extra(0x8c)),
+    ctime: decodeTime(u32(0xc), extra(0x84)),
+    mtime: decodeTime(u32(0x10), extra(0x88)),
     crtime: crtimeSec === undefined ? undefined : decodeTime(crtimeSec, extra(0x94)),
-    i_dtime: b.u32le(0x14),
+    i_dtime: u32(0x14),
     i_block: raw.subarray(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_SIZE),
     raw,
     csumSeed: 0,
     checksumOk: true,
   };
-  // i_uid/i_gid: the high halves live in osd2 (Linux layout); >>> 0 keeps them unsigned.
-  ino2.i_uid >>>= 0;
-  ino2.i_gid >>>= 0;
 
   if (hasRoCompat(sb, RO_COMPAT_METADATA_CSUM)) {
     ino2.csumSeed = crc32cU32le(crc32cU32le(sb.csumSeed, ino), i_generation);
-    // ext4_inode_csum: the whole inode with the checksum field(s) read as zero.
-    const hasHi = inodeSize > EXT4_GOOD_OLD_INODE_SIZE && fits(I_CHECKSUM_HI, 2);
-    let c = crc32cRaw(ino2.csumSeed, raw, 0, I_CHECKSUM_LO);
-    c = crc32cRaw(c, ZERO2);
-    if (hasHi) {
-      c = crc32cRaw(c, raw, I_CHECKSUM_LO + 2, I_CHECKSUM_HI);
-      c = crc32cRaw(c, ZERO2);
-      c = crc32cRaw(c, raw, I_CHECKSUM_HI + 2, inodeSize);
-      ino2.checksumOk = c === ((b.u16le(I_CHECKSUM_HI) << 16) | b.u16le(I_CHECKSUM_LO)) >>> 0;
-    } else {
-      c = crc32cRaw(c, raw, I_CHECKSUM_LO + 2, inodeSize);
-      ino2.checksumOk = (c & 0xffff) === b.u16le(I_CHECKSUM_LO);
-    }
+    // ext4_inode_csum: the whole inode with the checksum field(s) read as zero, in one pass
+    // over a copy (one WebAssembly call for a 256-byte inode; crc32c.ts).
+    const hasHi = inodeSize > EXT4_GOOD_OLD_INODE_SIZE && I_CHECKSUM_HI + 2 <= extraEnd;
+    if (scratch.length < inodeSize) scratch = new Uint8Array(inodeSize);
+    const copy = scratch;
+    copy.set(raw);
+    copy[I_CHECKSUM_LO] = copy[I_CHECKSUM_LO + 1] = 0;
+    if (hasHi) copy[I_CHECKSUM_HI] = copy[I_CHECKSUM_HI + 1] = 0;
+    const c = crc32cRaw(ino2.csumSeed, copy, 0, inodeSize);
+    ino2.checksumOk = hasHi ? c === ((u16(I_CHECKSUM_HI) << 16) | u16(I_CHECKSUM_LO)) >>> 0 : (c & 0xffff) === u16(I_CHECKSUM_LO);
   }
   return ino2;
 }
 
-const ZERO2 = new Uint8Array(2);
+/** Reused for inode checksums (grown to the largest inode size seen). */
+let scratch = new Uint8Array(256);
+
 
 /** An all-zero inode slot (never used, or wiped). */
 export function isZeroInode(raw: Uint8Array): boolean {
