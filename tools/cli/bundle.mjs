@@ -43,6 +43,7 @@ const root = join(here, '..', '..');
 const LAZY_BUILTINS = [
   'assert', 'child_process', 'crypto', 'dgram', 'net', 'readline', 'stream', 'stream/promises',
   'worker_threads', 'zlib', 'fs/promises', 'http', 'https', 'tls', 'dns', 'v8', 'perf_hooks', 'os', 'module',
+  'tty', // requires net and the stream machinery: ~6 ms (the CLI asks it for the width of --help only)
 ];
 
 const banner = [
@@ -106,6 +107,10 @@ async function bundle(entry) {
     'stdColumns: typeof process.stdout.columns !== "undefined" ? process.stdout.columns : null',
     'get stdColumns() { return typeof process.stdout.columns !== "undefined" ? process.stdout.columns : null; }',
   );
+  // yargs adds a --version option to every instance, guessing the version from the nearest
+  // package.json (a directory walk, a read and a parse: ~4 ms of every start); runCli removes
+  // the option again with .version(false).
+  code = patch(code, '    yargs.help();\n    yargs.version();\n    return yargs;', '    yargs.help();\n    /* guestkit: no --version option (runCli: .version(false)); bundle.mjs */\n    return yargs;');
   // The build id names the code cache; bin/guestkit reads it from the first line.
   const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
   return { id, code: `/* guestkit build ${id} */\n${code}` };
