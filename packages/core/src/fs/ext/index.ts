@@ -452,7 +452,12 @@ export class ExtFs implements Filesystem, ExtContext {
     return this.cachedInode(ino).inode;
   }
 
-  private cachedInode(ino: number): CachedInode {
+  /**
+   * Inode `ino`, parsed, from the cache or read. `keep` false: not added to the cache when
+   * read (a directory a recursive listing reads once: thousands of them would only fill the
+   * cache, and make every young-generation GC copy them).
+   */
+  private cachedInode(ino: number, keep = true): CachedInode {
     const c = this.inodes.get(ino);
     if (c) return c;
     const fc = this.fcInodes?.get(ino);
@@ -461,7 +466,7 @@ export class ExtFs implements Filesystem, ExtContext {
     if (fc) inode.checksumOk = true;
     if (!inode.checksumOk && this.csum) this.checksumMismatch(`inode ${ino}`);
     const entry: CachedInode = { inode };
-    this.inodes.set(ino, entry);
+    if (keep) this.inodes.set(ino, entry);
     return entry;
   }
 
@@ -503,8 +508,8 @@ export class ExtFs implements Filesystem, ExtContext {
   }
 
   /** An inode a directory entry may name: in use (Linux: ext4_iget refuses i_links_count 0). */
-  private live(ino: number): CachedInode {
-    const c = this.cachedInode(ino);
+  private live(ino: number, keep = true): CachedInode {
+    const c = this.cachedInode(ino, keep);
     if (c.inode.i_links_count === 0 && ino !== EXT4_ROOT_INO) {
       throw corrupt(`${this.where}: inode ${ino}`, 'the inode is not in use (link count 0)');
     }
@@ -663,8 +668,8 @@ export class ExtFs implements Filesystem, ExtContext {
 
   // ---- directories ---------------------------------------------------------------------
 
-  private dirInode(ino: number): CachedInode {
-    const c = this.live(ino);
+  private dirInode(ino: number, keep = true): CachedInode {
+    const c = this.live(ino, keep);
     if ((c.inode.i_mode & S_IFMT) !== S_IFDIR) throw new GuestkitError('NOT_DIR', `${this.where}: inode ${ino} is not a directory`);
     return c;
   }
@@ -770,7 +775,8 @@ export class ExtFs implements Filesystem, ExtContext {
   }
 
   private readdirOnDisk(dirIno: number, fn: DirEntryFn): void {
-    const c = this.dirInode(dirIno);
+    // Not cached when not already: its blocks are all read here, once (see cachedInode).
+    const c = this.dirInode(dirIno, false);
     const i = c.inode;
     let count = 0;
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
