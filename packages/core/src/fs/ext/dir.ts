@@ -36,10 +36,83 @@ export interface DirParseOptions {
 }
 
 /**
+ * A cursor over the entries of buf[start, end): next() moves to the next in-use entry
+ * (inode != 0) and sets its fields. Validation is the kernel's ext4_check_dir_entry; at the
+ * first bad entry next() returns false and `error` says what is wrong (the kernel skips the
+ * rest of the block, as callers do). Each entry is at least 12 bytes, so a block takes at
+ * most (end - start) / 12 steps. One cursor serves block after block (reset), with no
+ * callback to allocate per block.
+ */
+export class DirEntryCursor {
+  inode = 0;
+  recLen = 0;
+  nameLen = 0;
+  /** file_type byte (0 when the filetype feature is off). */
+  fileType = 0;
+  /** Offset of the entry in the buffer; its name is at off + 8. */
+  off = 0;
+  /** Set when next() stopped at a bad entry. */
+  error: string | undefined = undefined;
+  private buf: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  private end = 0;
+  private next0 = 0;
+
+  constructor(private readonly opts: DirParseOptions) {}
+
+  reset(buf: Uint8Array, start: number, end: number): this {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.next0 = start;
+    this.error = undefined;
+    return this;
+  }
+
+  next(): boolean {
+    const { buf, end, start } = this;
+    let off = this.next0;
+    while (off < end) {
+      if (off + 8 > end) return this.fail(`directory entry at offset ${off - start} is truncated`);
+      const inode = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
+      let recLen = buf[off + 4] | (buf[off + 5] << 8);
+      if (this.opts.blockSize >= 65536) {
+        // ext4_rec_len_from_disk for 64 KiB blocks.
+        if (recLen === 65535 || recLen === 0) recLen = this.opts.blockSize;
+        else recLen = (recLen & 65532) | ((recLen & 3) << 16);
+      }
+      const nameLen = buf[off + 6];
+      if (recLen < 12) return this.fail(`directory entry at offset ${off - start}: rec_len ${recLen} is smaller than the minimum`);
+      if (recLen % 4 !== 0) return this.fail(`directory entry at offset ${off - start}: rec_len ${recLen} is not a multiple of 4`);
+      if (recLen < dirRecLen(nameLen)) return this.fail(`directory entry at offset ${off - start}: rec_len ${recLen} is too small for name_len ${nameLen}`);
+      if (off + recLen > end) return this.fail(`directory entry at offset ${off - start}: rec_len ${recLen} runs past the end of the block`);
+      if (inode > this.opts.inodesCount) return this.fail(`directory entry at offset ${off - start}: inode ${inode} is out of range`);
+      this.next0 = off + recLen;
+      if (inode !== 0) {
+        if (nameLen === 0) return this.fail(`directory entry at offset ${off - start}: inode ${inode} with an empty name`);
+        this.inode = inode;
+        this.recLen = recLen;
+        this.nameLen = nameLen;
+        this.fileType = this.opts.filetype ? buf[off + 7] : 0;
+        this.off = off;
+        return true;
+      }
+      off += recLen;
+    }
+    return false;
+  }
+
+  private fail(why: string): false {
+    this.error = why;
+    this.next0 = this.end;
+    return false;
+  }
+}
+
+/**
  * Walk the entries in buf[start, end), calling `visit` for each in-use entry (inode != 0)
- * until it returns true. Validation is the kernel's ext4_check_dir_entry; on the first bad
- * entry the walk stops and the returned string says what is wrong (the kernel skips the
- * rest of the block, as callers do).
+ * until it returns true (DirEntryCursor with a callback). Returns what is wrong with the
+ * first bad entry, where the walk stopped.
  */
 export function scanDirEntries(
   buf: Uint8Array,
@@ -48,30 +121,11 @@ export function scanDirEntries(
   opts: DirParseOptions,
   visit: (inode: number, nameOff: number, nameLen: number, fileType: number, off: number, recLen: number) => boolean | void,
 ): string | undefined {
-  let off = start;
-  // Each entry is at least 12 bytes, so the loop is bounded by (end - start) / 12.
-  while (off < end) {
-    if (off + 8 > end) return `directory entry at offset ${off - start} is truncated`;
-    const inode = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
-    let recLen = buf[off + 4] | (buf[off + 5] << 8);
-    if (opts.blockSize >= 65536) {
-      // ext4_rec_len_from_disk for 64 KiB blocks.
-      if (recLen === 65535 || recLen === 0) recLen = opts.blockSize;
-      else recLen = (recLen & 65532) | ((recLen & 3) << 16);
-    }
-    const nameLen = buf[off + 6];
-    if (recLen < 12) return `directory entry at offset ${off - start}: rec_len ${recLen} is smaller than the minimum`;
-    if (recLen % 4 !== 0) return `directory entry at offset ${off - start}: rec_len ${recLen} is not a multiple of 4`;
-    if (recLen < dirRecLen(nameLen)) return `directory entry at offset ${off - start}: rec_len ${recLen} is too small for name_len ${nameLen}`;
-    if (off + recLen > end) return `directory entry at offset ${off - start}: rec_len ${recLen} runs past the end of the block`;
-    if (inode > opts.inodesCount) return `directory entry at offset ${off - start}: inode ${inode} is out of range`;
-    if (inode !== 0) {
-      if (nameLen === 0) return `directory entry at offset ${off - start}: inode ${inode} with an empty name`;
-      if (visit(inode, off + 8, nameLen, opts.filetype ? buf[off + 7] : 0, off, recLen) === true) return undefined;
-    }
-    off += recLen;
+  const c = new DirEntryCursor(opts).reset(buf, start, end);
+  while (c.next()) {
+    if (visit(c.inode, c.off + 8, c.nameLen, c.fileType, c.off, c.recLen) === true) return undefined;
   }
-  return undefined;
+  return c.error;
 }
 
 /** All in-use entries of buf[start, end) (see scanDirEntries). */
@@ -125,10 +179,13 @@ export function nameEquals(buf: Uint8Array, off: number, len: number, want: Uint
   return true;
 }
 
-/** Does this block end with a checksum tail? Returns the stored checksum or undefined. */
-export function dirTailChecksum(buf: Uint8Array): number | undefined {
-  const t = buf.length - DIR_TAIL_SIZE;
-  if (t < 0) return undefined;
+/**
+ * Does the block buf[off, off + len) end with a checksum tail? Returns the stored checksum
+ * or undefined.
+ */
+export function dirTailChecksum(buf: Uint8Array, off = 0, len = buf.length - off): number | undefined {
+  const t = off + len - DIR_TAIL_SIZE;
+  if (t < off) return undefined;
   const inode = buf[t] | (buf[t + 1] << 8) | (buf[t + 2] << 16) | (buf[t + 3] << 24);
   const recLen = buf[t + 4] | (buf[t + 5] << 8);
   if (inode !== 0 || recLen !== DIR_TAIL_SIZE || buf[t + 6] !== 0 || buf[t + 7] !== DIR_TAIL_FT) return undefined;
@@ -136,16 +193,16 @@ export function dirTailChecksum(buf: Uint8Array): number | undefined {
 }
 
 /** Verify a leaf block's checksum (ext4_dirblock_csum_verify). undefined: no tail. */
-export function verifyDirLeaf(buf: Uint8Array, inodeSeed: number): boolean | undefined {
-  const want = dirTailChecksum(buf);
+export function verifyDirLeaf(buf: Uint8Array, inodeSeed: number, off = 0, len = buf.length - off): boolean | undefined {
+  const want = dirTailChecksum(buf, off, len);
   if (want === undefined) return undefined;
-  return crc32cRaw(inodeSeed, buf, 0, buf.length - DIR_TAIL_SIZE) === want;
+  return crc32cRaw(inodeSeed, buf, off, off + len - DIR_TAIL_SIZE) === want;
 }
 
-/** Is this block an htree interior node (a fake empty entry spanning the whole block)? */
-export function isDxNodeBlock(buf: Uint8Array): boolean {
-  const inode = buf[0] | (buf[1] << 8) | (buf[2] << 16) | (buf[3] << 24);
-  let recLen = buf[4] | (buf[5] << 8);
-  if (buf.length >= 65536 && (recLen === 65535 || recLen === 0)) recLen = buf.length;
-  return inode === 0 && recLen === buf.length && buf[6] === 0;
+/** Is the block buf[off, off + len) an htree interior node (a fake empty entry spanning it)? */
+export function isDxNodeBlock(buf: Uint8Array, off = 0, len = buf.length - off): boolean {
+  const inode = buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24);
+  let recLen = buf[off + 4] | (buf[off + 5] << 8);
+  if (len >= 65536 && (recLen === 65535 || recLen === 0)) recLen = len;
+  return inode === 0 && recLen === len && buf[off + 6] === 0;
 }

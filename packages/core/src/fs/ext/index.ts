@@ -66,6 +66,7 @@ import {
   isDxNodeBlock,
   nameEquals,
   scanDirEntries,
+  DirEntryCursor,
   verifyDirLeaf,
   type DirParseOptions,
 } from './dir.js';
@@ -674,39 +675,41 @@ export class ExtFs implements Filesystem, ExtContext {
     return c;
   }
 
-  private verifyLeaf(buf: Uint8Array, i: Inode, lblk: number): void {
+  /** Check the leaf block buf[off, off + len), block `lblk` of directory `i`. */
+  private verifyLeaf(buf: Uint8Array, off: number, len: number, i: Inode, lblk: number): void {
     if (!this.csum) return;
     if (lblk === 0 && i.i_flags & EXT4_INDEX_FL) return; // dx root: verified by the htree code.
-    const ok = verifyDirLeaf(buf, i.csumSeed);
+    const ok = verifyDirLeaf(buf, i.csumSeed, off, len);
     if (ok === false) this.checksumMismatch(`directory inode ${i.ino} block ${lblk}`);
   }
 
   /**
-   * Directory blocks as (lblk, buffer) chunks: each contiguous run (up to DIR_READ_CHUNK)
-   * comes in one pread. No read-ahead: directories are spread over the block groups (the
-   * Orlov allocator), so neighbouring blocks are rarely the next directory. Holes are
-   * skipped. With `reuse`, every chunk is read into the same buffer (this.dirScratch): the
-   * caller must be done with a chunk before asking for the next.
+   * Directory blocks as (lblk, buffer, count) chunks given to `fn` until it returns true:
+   * each contiguous run (up to DIR_READ_CHUNK) comes in one pread. No read-ahead:
+   * directories are spread over the block groups (the Orlov allocator), so neighbouring
+   * blocks are rarely the next directory. Holes are skipped whole (a directory claiming a
+   * huge size costs one step per hole). With `reuse`, every chunk is read into the same
+   * buffer (this.dirScratch), valid until `fn` returns.
    */
-  private *dirChunks(c: CachedInode, reuse = false): Generator<{ lblk: number; buf: Uint8Array; count: number }> {
+  private eachDirChunk(c: CachedInode, reuse: boolean, fn: (lblk: number, buf: Uint8Array, count: number) => boolean | void): void {
     const i = c.inode;
     const bs = this.sb.blockSize;
     const nblocks = Math.ceil(i.i_size / bs);
     const m = this.mapper(c);
     const chunkBlocks = Math.max(1, Math.floor(DIR_READ_CHUNK / bs));
     let lblk = 0;
-    // Holes are skipped whole (a directory claiming a huge size costs one step per hole);
-    // mapped runs are read DIR_READ_CHUNK at a time.
     while (lblk < nblocks) {
       const r = m.map(lblk, nblocks - lblk);
-      if (r.pblk >= 0 && !r.unwritten) {
-        const len = Math.min(r.len, chunkBlocks);
-        if (reuse && this.dirScratch.length < len * bs) this.dirScratch = new Uint8Array(chunkBlocks * bs);
-        const buf = reuse ? this.dirScratch.subarray(0, len * bs) : new Uint8Array(len * bs);
-        this.readPhysBlocks(buf, r.pblk, len, `directory inode ${i.ino} blocks ${lblk}..${lblk + len - 1}`);
-        yield { lblk, buf, count: len };
-        lblk += len;
-      } else lblk += r.len;
+      if (r.pblk < 0 || r.unwritten) {
+        lblk += r.len;
+        continue;
+      }
+      const len = Math.min(r.len, chunkBlocks);
+      if (reuse && this.dirScratch.length < len * bs) this.dirScratch = new Uint8Array(chunkBlocks * bs);
+      const buf = reuse ? this.dirScratch : new Uint8Array(len * bs);
+      this.readPhysBlocks(buf, r.pblk, len, `directory inode ${i.ino} blocks ${lblk}..${lblk + len - 1}`);
+      if (fn(lblk, buf, len) === true) return;
+      lblk += len;
     }
   }
 
@@ -722,25 +725,33 @@ export class ExtFs implements Filesystem, ExtContext {
 
   /**
    * Give `fn` the entries of one directory block or inline area ("." and ".." left out); a
-   * bad entry is a warning and the rest of the block is skipped (as the kernel does). `count`
-   * is the number of entries given so far for this directory; returns the new count.
+   * bad entry is a warning and the rest of the block is skipped (as the kernel does). `where`
+   * is the block's number in the directory, or an inline area's name. `count` is the number
+   * of entries given so far for this directory; returns the new count.
    */
-  private collect(buf: Uint8Array, start: number, end: number, dirIno: number, where: string, count: number, fn: DirEntryFn): number {
-    const bad = scanDirEntries(buf, start, end, this.dirOpts, (inode, nameOff, nameLen, fileType) => {
-      if (buf[nameOff] === 0x2e && (nameLen === 1 || (nameLen === 2 && buf[nameOff + 1] === 0x2e))) return;
+  private collect(cur: DirEntryCursor, buf: Uint8Array, start: number, end: number, dirIno: number, where: number | string, count: number, fn: DirEntryFn): number {
+    cur.reset(buf, start, end);
+    while (cur.next()) {
+      const nameOff = cur.off + 8;
+      const nameLen = cur.nameLen;
+      if (buf[nameOff] === 0x2e && (nameLen === 1 || (nameLen === 2 && buf[nameOff + 1] === 0x2e))) continue;
       if (count >= LIMITS.maxDirEntries) {
         throw new GuestkitError('LIMIT', `${this.where}: directory inode ${dirIno} has more than ${LIMITS.maxDirEntries} entries`);
       }
       count++;
-      fn(decodeName(buf, nameOff, nameLen), inode, fileType >= 1 && fileType <= 7 ? FT_NAMES[fileType] : this.entryTypeOf(inode));
-    });
-    if (bad) this.addWarning(`${this.where}: directory inode ${dirIno}, ${where}: ${bad}; rest of the block skipped`);
+      const ft = cur.fileType;
+      fn(decodeName(buf, nameOff, nameLen), cur.inode, ft >= 1 && ft <= 7 ? FT_NAMES[ft] : this.entryTypeOf(cur.inode));
+    }
+    if (cur.error) {
+      const w = typeof where === 'number' ? `block ${where}` : where;
+      this.addWarning(`${this.where}: directory inode ${dirIno}, ${w}: ${cur.error}; rest of the block skipped`);
+    }
     return count;
   }
 
   /**
    * All entries of a directory, read eagerly: each contiguous run of blocks (up to
-   * DIR_READ_CHUNK) in one pread into a reused buffer (see dirChunks), names decoded as they
+   * DIR_READ_CHUNK) in one pread into a reused buffer (see eachDirChunk), names decoded as they
    * are found, so a listing allocates only the entries it returns. htree interior blocks are
    * not entries.
    */
@@ -778,23 +789,24 @@ export class ExtFs implements Filesystem, ExtContext {
     // Not cached when not already: its blocks are all read here, once (see cachedInode).
     const c = this.dirInode(dirIno, false);
     const i = c.inode;
+    const cur = new DirEntryCursor(this.dirOpts);
     let count = 0;
     if (i.i_flags & EXT4_INLINE_DATA_FL) {
       const { areas } = inlineDirAreas(i);
       for (const [k, a] of areas.entries()) {
-        count = this.collect(a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', count, fn);
+        count = this.collect(cur, a, 0, a.length, dirIno, k === 0 ? 'inline data in i_block' : 'inline data in system.data', count, fn);
       }
       return;
     }
     const bs = this.sb.blockSize;
-    for (const ch of this.dirChunks(c, true)) {
-      for (let k = 0; k < ch.count; k++) {
-        const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
-        if (ch.lblk + k > 0 && isDxNodeBlock(blk)) continue;
-        this.verifyLeaf(blk, i, ch.lblk + k);
-        count = this.collect(ch.buf, k * bs, (k + 1) * bs, dirIno, `block ${ch.lblk + k}`, count, fn);
+    this.eachDirChunk(c, true, (lblk, buf, len) => {
+      for (let k = 0; k < len; k++) {
+        const off = k * bs;
+        if (lblk + k > 0 && isDxNodeBlock(buf, off, bs)) continue;
+        this.verifyLeaf(buf, off, bs, i, lblk + k);
+        count = this.collect(cur, buf, off, off + bs, dirIno, lblk + k, count, fn);
       }
-    }
+    });
   }
 
   lookup(dirIno: number, name: string): number | null {
@@ -858,15 +870,16 @@ export class ExtFs implements Filesystem, ExtContext {
     }
     this.stats.linearLookups++;
     const bs = this.sb.blockSize;
-    for (const ch of this.dirChunks(c)) {
-      for (let k = 0; k < ch.count; k++) {
-        const blk = ch.buf.subarray(k * bs, (k + 1) * bs);
-        if (ch.lblk + k > 0 && isDxNodeBlock(blk)) continue;
-        const found = this.searchBlock(blk, dirIno, `block ${ch.lblk + k}`, match);
-        if (found !== null) return found;
+    let found: number | null = null;
+    this.eachDirChunk(c, false, (lblk, buf, len) => {
+      for (let k = 0; k < len && found === null; k++) {
+        const blk = buf.subarray(k * bs, (k + 1) * bs);
+        if (lblk + k > 0 && isDxNodeBlock(blk)) continue;
+        found = this.searchBlock(blk, dirIno, `block ${lblk + k}`, match);
       }
-    }
-    return null;
+      return found !== null;
+    });
+    return found;
   }
 
   /** The inode of the entry of `buf` that `match`es, or null. Bad entries: see collect. */
@@ -918,7 +931,7 @@ export class ExtFs implements Filesystem, ExtContext {
       const b = this.dirBlock(c, lblk);
       if (!b) return null;
       if (!verifiedLeaves.has(b)) {
-        this.verifyLeaf(b, i, lblk);
+        this.verifyLeaf(b, 0, b.length, i, lblk);
         verifiedLeaves.add(b);
       }
       return this.searchBlock(b, i.ino, `block ${lblk}`, match);
