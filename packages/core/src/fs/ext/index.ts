@@ -153,6 +153,8 @@ export class ExtFs implements Filesystem, ExtContext {
   readonly stats = { htreeLookups: 0, linearLookups: 0, dataPreads: 0, metaReads: 0, journalTransactions: 0, journalBlocks: 0, fastCommits: 0, fastCommitRecords: 0 };
 
   private readonly blocks: LruCache<number, Uint8Array>;
+  /** Inode-table chunks (INODE_READAHEAD_BYTES, see rawInode), by first block. */
+  private readonly itable: LruCache<number, Uint8Array>;
   private readonly inodes = new LruCache<number, CachedInode>(INODE_CACHE_ENTRIES);
   private readonly groupCache = new Map<number, GroupDesc>();
   private overlay: Map<number, OverlayEntry> | null = null;
@@ -164,8 +166,6 @@ export class ExtFs implements Filesystem, ExtContext {
   /** Fast commits scanned, applied once the full transactions are in place. */
   private pendingFc: { ops: FcOp[]; commits: number } | null = null;
   private csumWarnings = 0;
-  /** Reused read-ahead buffer. */
-  private scratch = new Uint8Array(0);
   /** Reused buffer for directory blocks listed by readdir (never held past the call). */
   private dirScratch = new Uint8Array(0);
   /** Slab that raw inode copies are carved from (see inodeCopy). */
@@ -188,7 +188,9 @@ export class ExtFs implements Filesystem, ExtContext {
     this.label = sb.s_volume_name;
     this.uuid = fsUuid(sb);
     this.csum = opts.verifyChecksums !== false && hasRoCompat(sb, RO_COMPAT_METADATA_CSUM);
-    this.blocks = new LruCache(Math.max(256, Math.floor((opts.cacheBytes ?? 32 * 1024 * 1024) / sb.blockSize)));
+    const cacheBytes = opts.cacheBytes ?? 32 * 1024 * 1024;
+    this.blocks = new LruCache(Math.max(256, Math.floor(cacheBytes / sb.blockSize)));
+    this.itable = new LruCache(Math.max(16, Math.floor(cacheBytes / INODE_READAHEAD_BYTES)));
     if (this.csum && !sb.checksumOk) this.checksumMismatch('superblock');
     const fsBytes = sb.s_blocks_count * sb.blockSize;
     if (fsBytes > dev.size) {
@@ -268,6 +270,7 @@ export class ExtFs implements Filesystem, ExtContext {
       // The replayed log may carry a newer superblock and group descriptors (the kernel's
       // buffer cache sees the replayed copies): re-read everything through the overlay.
       this.blocks.clear();
+      this.itable.clear();
       this.inodes.clear();
       this.groupCache.clear();
       const sbBlock = Math.floor(SUPERBLOCK_OFFSET / sb.blockSize);
@@ -411,22 +414,6 @@ export class ExtFs implements Filesystem, ExtContext {
     return buf;
   }
 
-  /**
-   * Read `count` blocks at once into the cache (read-ahead for inode tables and small
-   * directories). Each cached block is its own copy, so a cached block never pins the
-   * whole read-ahead buffer.
-   */
-  private prefetch(pblk: number, count: number, what: string): void {
-    const bs = this.sb.blockSize;
-    count = Math.min(count, this.sb.s_blocks_count - pblk);
-    if (count <= 1) return;
-    this.stats.metaReads++;
-    if (this.scratch.length < count * bs) this.scratch = new Uint8Array(count * bs);
-    const buf = this.scratch.subarray(0, count * bs);
-    this.readPhysBlocks(buf, pblk, count, what);
-    for (let i = 0; i < count; i++) if (!this.blocks.has(pblk + i)) this.blocks.set(pblk + i, buf.slice(i * bs, (i + 1) * bs));
-  }
-
   // ---- groups and inodes ---------------------------------------------------------------
 
   group(g: number): GroupDesc {
@@ -480,16 +467,24 @@ export class ExtFs implements Filesystem, ExtContext {
     const g = Math.floor((ino - 1) / sb.s_inodes_per_group);
     const index = (ino - 1) % sb.s_inodes_per_group;
     const gd = this.group(g);
+    const bs = sb.blockSize;
     const byteOff = index * sb.s_inode_size;
-    const blk = gd.bg_inode_table + Math.floor(byteOff / sb.blockSize);
-    const what = `inode table block ${blk} (inode ${ino})`;
-    if (!this.blocks.has(blk)) {
-      const tableEnd = gd.bg_inode_table + inodeTableBlocks(sb);
-      this.prefetch(blk, Math.min(INODE_READAHEAD_BYTES / sb.blockSize, tableEnd - blk), what);
+    // The table is read INODE_READAHEAD_BYTES at a time (chunks aligned from its start), one
+    // pread and one buffer per chunk, kept in this.itable.
+    const per = Math.max(1, Math.floor(INODE_READAHEAD_BYTES / bs));
+    const rel = Math.floor(byteOff / bs);
+    const first = rel - (rel % per);
+    const key = gd.bg_inode_table + first;
+    let chunk = this.itable.get(key);
+    if (!chunk) {
+      const count = Math.min(per, inodeTableBlocks(sb) - first);
+      chunk = new Uint8Array(count * bs);
+      this.stats.metaReads++;
+      this.readPhysBlocks(chunk, key, count, `inode table blocks ${key}..${key + count - 1} (inode ${ino})`);
+      this.itable.set(key, chunk);
     }
-    const buf = this.metaBlock(blk, what);
-    // A copy: a cached inode must not pin its whole inode-table block.
-    return this.inodeCopy(buf, byteOff % sb.blockSize, sb.s_inode_size);
+    // A copy: a cached inode must not pin its inode-table chunk.
+    return this.inodeCopy(chunk, (rel - first) * bs + (byteOff % bs), sb.s_inode_size);
   }
 
   /**
