@@ -35,6 +35,8 @@ export interface DirParseOptions {
   inodesCount: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * A cursor over the entries of buf[start, end): next() moves to the next in-use entry
  * (inode != 0) and sets its fields. Validation is the kernel's ext4_check_dir_entry; at the
@@ -53,7 +55,7 @@ export class DirEntryCursor {
   off = 0;
   /** Set when next() stopped at a bad entry. */
   error: string | undefined = undefined;
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = NO_BYTES;
   private start = 0;
   private end = 0;
   private next0 = 0;

@@ -54,6 +54,7 @@ import {
   I_BLOCK_SIZE,
   inodeRdev,
   parseInode,
+  inodeTimes,
   type Inode,
 } from './inode.js';
 import { ExtentTree } from './extent.js';
@@ -532,6 +533,7 @@ export class ExtFs implements Filesystem, ExtContext {
   stat(ino: number): Stat {
     const i = this.live(ino).inode;
     const t = i.i_mode & S_IFMT;
+    const tm = inodeTimes(i);
     return {
       ino,
       mode: i.i_mode,
@@ -542,10 +544,10 @@ export class ExtFs implements Filesystem, ExtContext {
       blocks: i.blocks512,
       blksize: this.sb.blockSize,
       rdev: t === S_IFCHR || t === S_IFBLK ? inodeRdev(i) : 0,
-      atime: i.atime,
-      mtime: i.mtime,
-      ctime: i.ctime,
-      crtime: i.crtime,
+      atime: tm.atime,
+      mtime: tm.mtime,
+      ctime: tm.ctime,
+      crtime: tm.crtime,
     };
   }
 

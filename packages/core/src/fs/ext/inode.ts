@@ -44,10 +44,6 @@ export interface Inode {
   i_generation: number;
   i_file_acl: number;
   i_extra_isize: number;
-  atime: Timespec;
-  ctime: Timespec;
-  mtime: Timespec;
-  crtime?: Timespec;
   i_dtime: number;
   /** The 60 bytes of i_block (a view into the raw inode). */
   i_block: Uint8Array;
@@ -108,7 +104,6 @@ export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Inode 
   }
 
   const i_generation = u32(0x64);
-  const crtimeSec = extra(0x90);
   const ino2: Inode = {
     ino,
     i_mode,
@@ -123,10 +118,6 @@ export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Inode 
     // l_i_file_acl_high counts only with the 64bit feature (kernel: ext4_iget).
     i_file_acl: u32(0x68) + (hasIncompat(sb, INCOMPAT_64BIT) ? u16(0x76) * 2 ** 32 : 0),
     i_extra_isize,
-    atime: decodeTime(u32(0x8), extra(0x8c)),
-    ctime: decodeTime(u32(0xc), extra(0x84)),
-    mtime: decodeTime(u32(0x10), extra(0x88)),
-    crtime: crtimeSec === undefined ? undefined : decodeTime(crtimeSec, extra(0x94)),
     i_dtime: u32(0x14),
     i_block: raw.subarray(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_SIZE),
     raw,
@@ -152,6 +143,25 @@ export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Inode 
 
 /** Reused for inode checksums (grown to the largest inode size seen). */
 let scratch = new Uint8Array(256);
+
+/**
+ * The inode's times (i_atime, i_ctime, i_mtime and i_crtime with their _extra words where
+ * i_extra_isize holds them), decoded when asked for: a listing reads thousands of inodes
+ * and no time.
+ */
+export function inodeTimes(i: Inode): { atime: Timespec; ctime: Timespec; mtime: Timespec; crtime?: Timespec } {
+  const raw = i.raw;
+  const u32 = (off: number) => (raw[off] | (raw[off + 1] << 8) | (raw[off + 2] << 16) | (raw[off + 3] << 24)) >>> 0;
+  const extraEnd = EXT4_GOOD_OLD_INODE_SIZE + i.i_extra_isize;
+  const extra = (off: number) => (off + 4 <= extraEnd ? u32(off) : undefined);
+  const crtimeSec = extra(0x90);
+  return {
+    atime: decodeTime(u32(0x8), extra(0x8c)),
+    ctime: decodeTime(u32(0xc), extra(0x84)),
+    mtime: decodeTime(u32(0x10), extra(0x88)),
+    crtime: crtimeSec === undefined ? undefined : decodeTime(crtimeSec, extra(0x94)),
+  };
+}
 
 
 /** An all-zero inode slot (never used, or wiped). */
