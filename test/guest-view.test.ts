@@ -278,7 +278,7 @@ describe('hostile directory entries (guest-hostile)', () => {
   });
 
   it('listTree (ls -R) lists what walk() yields, sorted by bytes as a whole, with the same errors', () => {
-    for (const [dir, prefix] of [['/', ''], ['/', '/'], ['/dir', '/'], ['/dir', '']]) {
+    for (const [dir, prefix] of [['/', ''], ['/', '/'], ['/dir', '/'], ['/dir', ''], ['/names', '/']]) {
       const walkErrors: string[] = [];
       const listErrors: string[] = [];
       const cut = dir === '/' ? 1 : dir.length + 1;
@@ -290,7 +290,13 @@ describe('hostile directory entries (guest-hostile)', () => {
       expect(listErrors.sort()).toEqual(walkErrors.sort());
     }
     expect(hv.listTree('/', '', () => {})).toContain('dir/a/b');
-    expect(errCode(() => hv.listTree('/', '', () => {}, 3))).toBe('LIMIT');
+    // Names holding '/' next to the directory they name (debugfs made them): each where its
+    // path sorts, inside that directory's listing.
+    expect(hv.listTree('/names', '/', () => {})).toEqual(['/a', '/a-x', '/a/', '/a/0', '/a/b', '/a/c', '/a/d', '/a/d/', '/a/d/e', '/a/d/f', '/a0']);
+    const streamed: string[] = [];
+    expect(hv.listTree('/names', '', () => {}, { emit: (p) => streamed.push(p) })).toEqual([]);
+    expect(streamed).toEqual(['a', 'a-x', 'a/', 'a/0', 'a/b', 'a/c', 'a/d', 'a/d/', 'a/d/e', 'a/d/f', 'a0']);
+    expect(errCode(() => hv.listTree('/', '', () => {}, { maxPaths: 3 }))).toBe('LIMIT');
   });
 
   it('finds no operating system (there is no /etc)', () => {

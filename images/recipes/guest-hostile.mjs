@@ -5,6 +5,8 @@
 //   /dir/file twice a duplicate name (two entries, one inode)
 //   /dir/sub/loop   a hard link to /dir: a directory that contains itself
 //   /dir/x          a hard link to the directory /x-dir
+//   /names/a/b, a/d/e, a/, a/d/   fifos whose names hold '/' next to a directory a (holding
+//                  0, c, d/f), a-x and a0: where each sorts in a recursive listing
 // and /attack holds the symlink-then-directory trick, made by renaming entries in place
 // (hand-made bytes, as bad input may be): "q1" a symlink to an absolute host path, then a
 // directory also named "q1" holding "pwned"; the same with "r1" and a ../../.. target.
@@ -62,6 +64,8 @@ export default {
     mkdirSync(join(tree, 'dir/sub'), { recursive: true });
     mkdirSync(join(tree, 'x-dir'), { recursive: true });
     mkdirSync(join(tree, 'attack'), { recursive: true });
+    mkdirSync(join(tree, 'names/a/d'), { recursive: true });
+    for (const f of ['names/a/0', 'names/a/c', 'names/a/d/f', 'names/a-x', 'names/a0']) writeFileSync(join(tree, f), `${f}\n`);
     writeFileSync(join(tree, 'dir/file'), 'data\n');
     writeFileSync(join(tree, 'x-dir/inside'), 'inside x-dir\n');
     writeFileSync(join(tree, 'plain.txt'), 'plain\n');
@@ -74,6 +78,7 @@ export default {
       '-L', 'hostile', '-d', tree, img, '8M'], { env });
     const script = [
       'cd /dir', 'mknod "a/b" p', 'mknod .. p', 'mknod . p', 'ln /dir/file .', 'ln /dir sub/loop', 'ln /x-dir x',
+      'cd /names', 'mknod "a/b" p', 'mknod "a/d/e" p', 'mknod "a/" p', 'mknod "a/d/" p',
       'cd /attack',
       `symlink q1 ${HOSTILE.escapeAbs}`, 'mkdir q2', `write ${pwned} q2/pwned`,
       `symlink r1 ${HOSTILE.escapeRel}`, 'mkdir r2', `write ${pwned} r2/pwned`,

@@ -130,17 +130,22 @@ async function lsR(view: GuestView, dir: string, out: Out, json: boolean): Promi
   // find prints start + "/" + relative path, but start + relative when start ends in '/'.
   const prefix = dir.endsWith('/') ? '' : '/';
   const walkRoot = dir.endsWith('/') ? dir.replace(/\/+$/, '') || '/' : dir;
-  // Sorted by bytes as a whole, as guestfs_find sorts.
-  const paths = view.listTree(walkRoot, prefix, (p, err) => warn(`${p}: ${err.message}`));
-  if (json) {
-    for (const p of paths) { const w = out.line(JSON.stringify({ path: p })); if (w) await w; }
-    return;
-  }
-  // Whole slices of lines at once: one join per slice instead of two buffer pushes per line.
-  for (let i = 0; i < paths.length; i += LINES_PER_WRITE) {
-    const w = out.raw(`${paths.slice(i, i + LINES_PER_WRITE).join('\n')}\n`);
-    if (w) await w;
-  }
+  // Sorted by bytes as a whole, as guestfs_find sorts; written as they come, in slices of
+  // lines joined at once (not a buffer push per line).
+  const pending: Promise<void>[] = [];
+  const lines: string[] = [];
+  const write = () => {
+    const w = json ? out.raw(lines.map((p) => `${JSON.stringify({ path: p })}\n`).join('')) : out.raw(`${lines.join('\n')}\n`);
+    if (w) pending.push(w);
+    lines.length = 0;
+  };
+  view.listTree(walkRoot, prefix, (p, err) => warn(`${p}: ${err.message}`), {
+    emit: (p) => {
+      if (lines.push(p) === LINES_PER_WRITE) write();
+    },
+  });
+  if (lines.length > 0) write();
+  await Promise.all(pending);
 }
 
 const LINES_PER_WRITE = 4096;

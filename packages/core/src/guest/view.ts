@@ -359,36 +359,51 @@ export class GuestView {
   /**
    * Every path under directory `path` (following a symlink given as `path`), as `find` lists
    * them: `prefix` + the path relative to `path`, sorted by bytes (guestfs_find sorts the
-   * whole list). The rules are walk()'s: mountpoints are crossed; a directory is not entered
-   * twice on one branch, nor when its name is bad or a duplicate; nesting stops at
-   * LIMITS.maxWalkDepth; an unreadable directory goes to onError and is skipped. More than
-   * `maxPaths` paths is a LIMIT error.
+   * whole list), given to `opts.emit` in that order or returned. The rules are walk()'s:
+   * mountpoints are crossed; a directory is not entered twice on one branch, nor when its name
+   * is bad or a duplicate; nesting stops at LIMITS.maxWalkDepth; an unreadable directory goes
+   * to onError and is skipped. More than `opts.maxPaths` paths is a LIMIT error.
    *
-   * Made for recursive listings of whole guests: one string per entry, and no sort of the
-   * whole list (12,000 paths sharing long prefixes: ~10 ms). Each directory's names are
-   * sorted instead, with each subdirectory's subtree as one more key, its name + "/": all the
-   * paths of a subtree start with that key, so they sort as one block at its place, and the
-   * listing comes out in order as the directories are visited (depth first, in key order).
+   * Made for recursive listings of whole guests: one string per entry, no sort of the whole
+   * list (12,000 paths sharing long prefixes: ~10 ms) and nothing kept when `emit` takes the
+   * paths. Each directory's names are sorted instead, with each subdirectory's subtree as one
+   * more key, its name + "/": all the paths of a subtree start with that key, so they sort as
+   * one block at its place, and the listing comes out in order as the directories are
+   * visited (depth first, in key order). A name holding '/' (hostile: "a/b") whose head names
+   * a subtree listed here is listed inside that subtree, as "b" (where its path sorts).
    */
-  listTree(path: string, prefix: string, onError: (dirPath: string, e: GuestkitError) => void, maxPaths = LIMITS.maxDirEntries): string[] {
+  listTree(
+    path: string,
+    prefix: string,
+    onError: (dirPath: string, e: GuestkitError) => void,
+    opts: { emit?: (path: string) => void; maxPaths?: number } = {},
+  ): string[] {
     const r = this.resolve(path, { follow: true });
     this.requireDir(r, path);
+    const maxPaths = opts.maxPaths ?? LIMITS.maxDirEntries;
     const out: string[] = [];
-    interface Sub { mount: Mount; ino: number }
-    /**
-     * A directory being listed: its sorted keys, the next one, the subtrees keys lead to. In
-     * a directory with a name holding '/' (hostile), keys are only names and its subtrees
-     * are listed after them (`tail`), and the whole listing is sorted at the end.
-     */
-    interface Level { base: string; keys: string[]; i: number; subs: Map<string, Sub> | null; tail: [string, Sub][] | null; mount: Mount; ino: number }
+    let count = 0;
+    const emit = opts.emit ?? ((p: string) => void out.push(p));
+    /** A subtree to list: where, and the hostile names of its parent that fall inside it. */
+    interface Sub { mount: Mount; ino: number; extra: string[] | null }
+    /** A directory being listed: its sorted keys, the next one, the subtrees keys lead to. */
+    interface Level { base: string; keys: string[]; i: number; subs: Map<string, Sub> | null; mount: Mount; ino: number }
     const levels: Level[] = [];
-    let resort = false;
     const guestPath = (base: string) => (base === prefix ? path : joinGuestPath(path, base.slice(prefix.length, -1)));
-    // A directory's entries: `null` (and onError) when it cannot be read.
-    const open = (mount: Mount, ino: number, base: string): Level | null => {
+    const put = (p: string) => {
+      if (++count > maxPaths) throw new GuestkitError('LIMIT', `${path}: more than ${maxPaths} paths`);
+      emit(p);
+    };
+    /** Names that could not go into their subtree (it is not listed): in order, here. */
+    const putAll = (base: string, names: string[] | null) => {
+      if (names) for (const n of sortStringsByBytes(names)) put(base + n);
+    };
+    // A directory's keys (its names, with `extra` as more names, and its subtrees), or
+    // `null` (and onError) when it cannot be read.
+    const open = (mount: Mount, ino: number, base: string, extra: string[] | null): Level | null => {
       const keys: string[] = [];
       let dirs: number[] | null = null;
-      let subMounts: Sub[] | null = null;
+      let subMounts: { mount: Mount; ino: number }[] | null = null;
       try {
         this.eachEntry(mount, ino, (name, eino, emount, etype) => {
           let type = etype;
@@ -408,72 +423,73 @@ export class GuestView {
         onError(guestPath(base), e);
         return null;
       }
-      const lv: Level = { base, keys, i: 0, subs: null, tail: null, mount, ino };
+      const n = keys.length;
+      if (extra) for (const x of extra) keys.push(x);
+      let subs: Map<string, Sub> | null = null;
       if (dirs !== null) {
         const at = dirs as number[];
-        const to = subMounts as unknown as Sub[];
-        const plain = !keys.some((n) => n.includes('/'));
+        const to = subMounts as unknown as { mount: Mount; ino: number }[];
         // Subtrees, in readdir order; a name given a second time (a corrupt or hostile
         // directory) is not descended into (walk() marks it `duplicate`), nor is a bad name.
-        const seen = keys.length > 1 ? new Set<string>() : null;
-        const subs: [string, Sub][] = [];
+        const seen = n > 1 ? new Set<string>() : null;
+        subs = new Map();
         for (let i = 0, k = 0; k < at.length; i++) {
-          const n = keys[i];
+          const name = keys[i];
           if (i === at[k]) {
-            if (!seen?.has(n) && !isBadName(n)) subs.push([`${n}/`, to[k]]);
+            if (!seen?.has(name) && !isBadName(name)) subs.set(`${name}/`, { ...to[k], extra: null });
             k++;
           }
-          seen?.add(n);
+          seen?.add(name);
         }
-        if (plain) {
-          lv.subs = new Map(subs);
-          for (const [key] of subs) keys.push(key);
-        } else {
-          lv.tail = subs;
-          resort = true;
+        for (const key of subs.keys()) keys.push(key);
+      }
+      // Hostile names holding '/' (of this directory, or passed down to it): inside the
+      // subtree their head names, when it is listed here. Keys: names, extra, subtrees.
+      if (subs !== null) {
+        const names = n + (extra ? extra.length : 0);
+        let w = 0;
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i];
+          const slash = i < names ? key.indexOf('/') : -1;
+          const sub = slash >= 0 ? subs.get(key.slice(0, slash + 1)) : undefined;
+          if (sub) (sub.extra ??= []).push(key.slice(slash + 1));
+          else keys[w++] = key;
         }
+        keys.length = w;
       }
       sortStringsByBytes(keys);
-      return lv;
+      return { base, keys, i: 0, subs, mount, ino };
     };
-    const first = open(r.mount, r.ino, prefix);
+    const first = open(r.mount, r.ino, prefix, null);
     if (first) levels.push(first);
     while (levels.length > 0) {
       const lv = levels[levels.length - 1];
-      let base: string;
-      let sub: Sub | undefined;
-      if (lv.i < lv.keys.length) {
-        const key = lv.keys[lv.i++];
-        sub = lv.subs?.get(key);
-        if (sub === undefined) {
-          out.push(lv.base + key);
-          if (out.length > maxPaths) throw new GuestkitError('LIMIT', `${path}: more than ${maxPaths} paths`);
-          continue;
-        }
-        base = lv.base + key;
-      } else if (lv.tail !== null && lv.tail.length > 0) {
-        const [key, s] = lv.tail.shift()!;
-        base = lv.base + key;
-        sub = s;
-      } else {
+      if (lv.i >= lv.keys.length) {
         levels.pop();
         continue;
       }
+      const key = lv.keys[lv.i++];
+      const sub = lv.subs?.get(key);
+      if (sub === undefined) {
+        put(lv.base + key);
+        continue;
+      }
+      const base = lv.base + key;
       // walk()'s checks, where walk() makes them: when about to descend.
-      const into = sub;
-      if (levels.some((a) => a.ino === into.ino && a.mount === into.mount)) {
+      if (levels.some((a) => a.ino === sub.ino && a.mount === sub.mount)) {
         onError(guestPath(base), new GuestkitError('LOOP', 'directory is its own ancestor (hard-linked directory loop); not descending'));
+        putAll(base, sub.extra);
         continue;
       }
       if (levels.length >= LIMITS.maxWalkDepth) {
         onError(guestPath(base), new GuestkitError('LIMIT', `directories nested deeper than ${LIMITS.maxWalkDepth}; not descending`));
+        putAll(base, sub.extra);
         continue;
       }
-      const next = open(into.mount, into.ino, base);
+      const next = open(sub.mount, sub.ino, base, sub.extra);
       if (next) levels.push(next);
+      else putAll(base, sub.extra);
     }
-    // A name holding '/' somewhere (hostile): subtrees were not placed by key; sort it all.
-    if (resort) sortStringsByBytes(out);
     return out;
   }
 
