@@ -11,7 +11,7 @@
 //   node bench/read-tools.mjs
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,24 +33,32 @@ if (!existsSync(join(dir, '.complete'))) {
   if (r.status !== 0) process.exit(1);
 }
 
-const quote = (a) => `'${String(a).replace(/'/g, `'\\''`)}'`;
 const OUT = '/tmp/gk-read-tools-bench.out';
 const TIME = '/tmp/gk-read-tools-bench.time';
 
-/** Wall and CPU seconds, peak RSS (MiB) and output lines of one run. */
+/**
+ * Wall and CPU seconds, peak RSS (MiB) and output lines of one run. CPU and RSS from
+ * /usr/bin/time; wall from the clock around it (time's %e has 10 ms steps, a tenth of a
+ * recursive listing here), which adds the same ~1 ms exec of time to every case.
+ */
 function once(cmd, args, env = {}) {
-  const script = `/usr/bin/time -f '%e %U %S %M' -o ${TIME} ${[cmd, ...args].map(quote).join(' ')} > ${OUT} 2>/dev/null`;
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env } });
-  const [wall, user, sys, rssKb] = readFileSync(TIME, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  const fd = openSync(OUT, 'w');
+  const t0 = process.hrtime.bigint();
+  let r;
+  try {
+    r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', TIME, cmd, ...args], { stdio: ['ignore', fd, 'ignore'], env: { ...process.env, ...env } });
+  } finally {
+    closeSync(fd);
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [user, sys, rssKb] = readFileSync(TIME, 'utf8').trim().split('\n').pop().split(' ').map(Number);
   const lines = Number(spawnSync('wc', ['-l', OUT], { encoding: 'utf8' }).stdout.trim().split(' ')[0]);
   return { wall, cpu: user + sys, rss: rssKb / 1024, lines, status: r.status };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function bench(c) {
-  const rs = [];
-  for (let i = 0; i < c.runs; i++) rs.push(once(c.cmd, c.args, c.env));
+function summarize(c, rs) {
   const bad = rs.find((r) => r.status !== 0);
   if (bad) console.error(`bench: ${c.name}: exit status ${bad.status}`);
   return { ...c, wall: median(rs.map((r) => r.wall)), cpu: median(rs.map((r) => r.cpu)), rss: Math.max(...rs.map((r) => r.rss)), lines: rs[0].lines };
@@ -87,10 +95,21 @@ const cases = [
 ];
 // BENCH_GUESTFS_RUNS=0: no appliance launches (a loaded machine); the section is then only
 // printed, not written, so that BENCHMARKS.md keeps its libguestfs columns.
-const results = cases.filter((c) => GRUNS > 0 || c.ref !== 'guestfs').map((c) => {
+// guestkit and TSK runs of a group are interleaved (run 1 of each case, then run 2...): this
+// machine's speed drifts over seconds (other guests share its host), and a ratio of two cases
+// measured minutes apart would measure the drift too. libguestfs runs come after.
+const chosen = cases.filter((c) => GRUNS > 0 || c.ref !== 'guestfs');
+const runsOf = new Map(chosen.map((c) => [c, []]));
+for (const group of [...new Set(chosen.map((c) => c.group))]) {
+  const fast = chosen.filter((c) => c.group === group && c.ref !== 'guestfs');
+  console.error(`bench: ${fast.map((c) => c.name).join(' / ')}`);
+  for (let i = 0; i < RUNS; i++) for (const c of fast) runsOf.get(c).push(once(c.cmd, c.args, c.env));
+}
+for (const c of chosen.filter((c) => c.ref === 'guestfs')) {
   console.error(`bench: ${c.name}`);
-  return bench(c);
-});
+  for (let i = 0; i < c.runs; i++) runsOf.get(c).push(once(c.cmd, c.args, c.env));
+}
+const results = chosen.map((c) => summarize(c, runsOf.get(c)));
 const load1 = loadavg()[0];
 
 const by = (group, ref) => results.find((r) => r.group === group && r.ref === ref);

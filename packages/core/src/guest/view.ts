@@ -159,6 +159,12 @@ export function sortStringsByBytes(items: string[]): string[] {
   return items.sort();
 }
 
+/** Whether two neighbours of a sorted list are equal (a name given twice). */
+function hasNeighbourTwins(sorted: readonly string[]): boolean {
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return true;
+  return false;
+}
+
 /** Join a guest directory path and a name. */
 export function joinGuestPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
@@ -400,7 +406,7 @@ export class GuestView {
     };
     // A directory's keys (its names, with `extra` as more names, and its subtrees), or
     // `null` (and onError) when it cannot be read.
-    const open = (mount: Mount, ino: number, base: string, extra: string[] | null): Level | null => {
+    const open = (mount: Mount, ino: number, base: string, extra: string[] | null, twins = false): Level | null => {
       const keys: string[] = [];
       let dirs: number[] | null = null;
       let subMounts: { mount: Mount; ino: number }[] | null = null;
@@ -429,23 +435,27 @@ export class GuestView {
       if (dirs !== null) {
         const at = dirs as number[];
         const to = subMounts as unknown as { mount: Mount; ino: number }[];
-        // Subtrees, in readdir order; a name given a second time (a corrupt or hostile
-        // directory) is not descended into (walk() marks it `duplicate`), nor is a bad name.
-        const seen = n > 1 ? new Set<string>() : null;
-        subs = new Map();
-        for (let i = 0, k = 0; k < at.length; i++) {
-          const name = keys[i];
-          if (i === at[k]) {
-            if (!seen?.has(name) && !isBadName(name)) subs.set(`${name}/`, { ...to[k], extra: null });
-            k++;
+        // Subtrees; a name given a second time (a corrupt or hostile directory) is not
+        // descended into (walk() marks it `duplicate`), nor is a bad name. Twins are rare:
+        // they are looked for in the sorted keys (as neighbours), and only then (`twins`) is
+        // the directory read again to tell the first of them by readdir order.
+        let second: Set<number> | null = null;
+        if (twins) {
+          second = new Set();
+          const seen = new Set<string>();
+          for (let i = 0; i < n; i++) {
+            if (seen.has(keys[i])) second.add(i);
+            seen.add(keys[i]);
           }
-          seen?.add(name);
+        }
+        subs = new Map<string, Sub>();
+        for (let k = 0; k < at.length; k++) {
+          const name = keys[at[k]];
+          if (!isBadName(name) && !second?.has(at[k])) subs.set(`${name}/`, { mount: to[k].mount, ino: to[k].ino, extra: null });
         }
         for (const key of subs.keys()) keys.push(key);
-      }
-      // Hostile names holding '/' (of this directory, or passed down to it): inside the
-      // subtree their head names, when it is listed here. Keys: names, extra, subtrees.
-      if (subs !== null) {
+        // Hostile names holding '/' (of this directory, or passed down to it): inside the
+        // subtree their head names, when it is listed here. Keys: names, extra, subtrees.
         const names = n + (extra ? extra.length : 0);
         let w = 0;
         for (let i = 0; i < keys.length; i++) {
@@ -458,6 +468,7 @@ export class GuestView {
         keys.length = w;
       }
       sortStringsByBytes(keys);
+      if (subs !== null && !twins && hasNeighbourTwins(keys)) return open(mount, ino, base, extra, true);
       return { base, keys, i: 0, subs, mount, ino };
     };
     const first = open(r.mount, r.ino, prefix, null);
@@ -469,7 +480,8 @@ export class GuestView {
         continue;
       }
       const key = lv.keys[lv.i++];
-      const sub = lv.subs?.get(key);
+      // Subtree keys end in '/' (a name does only when hostile, and then has no subtree).
+      const sub = lv.subs !== null && key.charCodeAt(key.length - 1) === 0x2f ? lv.subs.get(key) : undefined;
       if (sub === undefined) {
         put(lv.base + key);
         continue;
