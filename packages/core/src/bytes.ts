@@ -122,3 +122,15 @@ export function formatGuid(b: Uint8Array): string {
   const h = (a: number, n: number) => Buffer.from(b.subarray(a, a + n)).toString('hex');
   return `${r(0, 4)}-${r(4, 2)}-${r(6, 2)}-${h(8, 2)}-${h(10, 6)}`.toUpperCase();
 }
+
+/**
+ * Little-endian fields read straight from a buffer, for parsers of fixed-size structures that
+ * checked the buffer's length once (per-field checks cost a call each in code that runs for
+ * every inode of a listing).
+ */
+export function le16(b: Uint8Array, off: number): number {
+  return b[off] | (b[off + 1] << 8);
+}
+export function le32(b: Uint8Array, off: number): number {
+  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
+}

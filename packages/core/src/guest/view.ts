@@ -344,10 +344,11 @@ export class GuestView {
   /** Call `fn` with each entry of (mount, ino) but "." and "..", mountpoints crossed. */
   private eachEntry(mount: Mount, ino: number, fn: (name: string, ino: number, mount: Mount, type: FileType) => void): void {
     const covered = this.covers.get(mount.id);
-    const where = () => `directory inode ${ino} on ${mount.device ?? mount.fs.device.description}`;
     let n = 0;
     const each = (name: string, eino: number, type: FileType) => {
-      if (++n > LIMITS.maxDirEntries) throw new GuestkitError('LIMIT', `${where()}: more than ${LIMITS.maxDirEntries} entries`);
+      if (++n > LIMITS.maxDirEntries) {
+        throw new GuestkitError('LIMIT', `directory inode ${ino} on ${mount.device ?? mount.fs.device.description}: more than ${LIMITS.maxDirEntries} entries`);
+      }
       if (name === '.' || name === '..') return;
       // Fast path: nothing is mounted on this mount's directories.
       if (!covered || !covered.has(eino)) {

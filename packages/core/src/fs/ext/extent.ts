@@ -3,7 +3,7 @@
 // ext4_extent and ext4_extent_tail. The root lives in i_block (4 entries), interior and
 // leaf nodes in blocks of (block size - 12) / 12 entries followed by a crc32c tail.
 
-import { Bytes } from '../../bytes.js';
+import { Bytes, le16, le32 } from '../../bytes.js';
 import { GuestkitError, corrupt } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import { crc32cRaw } from '../../util/crc32c.js';
@@ -31,16 +31,15 @@ export interface ExtentNode {
   e: Float64Array;
 }
 
+
 /** `what` names the node in errors; a function, so that it is built only for an error. */
 function parseNode(buf: Uint8Array, what: () => string, maxEntries: number): ExtentNode {
-  const u16 = (off: number) => buf[off] | (buf[off + 1] << 8);
-  const u32 = (off: number) => (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
   if (buf.length < HEADER_SIZE) throw corrupt(what(), `${buf.length} bytes, shorter than an extent header`);
-  const magic = u16(0);
+  const magic = le16(buf, 0);
   if (magic !== EXT4_EXT_MAGIC) throw corrupt(what(), `bad extent header magic 0x${magic.toString(16)}`);
-  const eh_entries = u16(2);
-  const eh_max = u16(4);
-  const eh_depth = u16(6);
+  const eh_entries = le16(buf, 2);
+  const eh_max = le16(buf, 4);
+  const eh_depth = le16(buf, 6);
   if (eh_max === 0 || eh_max > maxEntries) throw corrupt(what(), `extent header eh_max ${eh_max} is invalid (at most ${maxEntries})`);
   if (eh_entries > eh_max) throw corrupt(what(), `extent header has ${eh_entries} entries but eh_max ${eh_max}`);
   if (HEADER_SIZE + eh_max * ENTRY_SIZE > buf.length) {
@@ -53,13 +52,13 @@ function parseNode(buf: Uint8Array, what: () => string, maxEntries: number): Ext
   let prevEnd = -1;
   for (let i = 0; i < eh_entries; i++) {
     const o = HEADER_SIZE + i * ENTRY_SIZE;
-    const first = u32(o);
+    const first = le32(buf, o);
     if (first < prevEnd || (eh_depth > 0 && first === prevEnd && i > 0)) {
       throw corrupt(what(), `extent entry ${i} (logical block ${first}) is out of order or overlaps the previous one`);
     }
     e[3 * i] = first;
     if (eh_depth === 0) {
-      let len = u16(o + 4);
+      let len = le16(buf, o + 4);
       let unwritten = false;
       if (len > EXT_INIT_MAX_LEN) {
         len -= EXT_INIT_MAX_LEN;
@@ -67,10 +66,10 @@ function parseNode(buf: Uint8Array, what: () => string, maxEntries: number): Ext
       }
       if (len === 0) throw corrupt(what(), `extent entry ${i} has length 0`);
       e[3 * i + 1] = unwritten ? -len : len;
-      e[3 * i + 2] = u16(o + 6) * 2 ** 32 + u32(o + 8);
+      e[3 * i + 2] = le16(buf, o + 6) * 2 ** 32 + le32(buf, o + 8);
       prevEnd = first + len;
     } else {
-      e[3 * i + 2] = u16(o + 8) * 2 ** 32 + u32(o + 4);
+      e[3 * i + 2] = le16(buf, o + 8) * 2 ** 32 + le32(buf, o + 4);
       prevEnd = first;
     }
   }

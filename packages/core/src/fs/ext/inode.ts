@@ -3,7 +3,7 @@
 // fields, then i_extra_isize bytes of extra fields (nanosecond times, crtime, checksum high
 // half), then in-inode extended attributes up to s_inode_size.
 
-import { Bytes } from '../../bytes.js';
+import { Bytes, le16, le32 } from '../../bytes.js';
 import { GuestkitError } from '../../errors.js';
 import type { Timespec } from '../vfs.js';
 import { crc32cRaw, crc32cU32le } from '../../util/crc32c.js';
@@ -54,6 +54,7 @@ export interface Inode {
   checksumOk: boolean;
 }
 
+
 /**
  * A time field plus its _extra word: the low 2 bits extend the signed 32-bit seconds by
  * epoch * 2^32, the high 30 bits are nanoseconds (kernel: ext4_decode_extra_time).
@@ -67,58 +68,55 @@ function decodeTime(sec32: number, extra: number | undefined): Timespec {
 }
 
 export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Inode {
-  // Every field below is at a fixed offset: the classic 128 bytes once, here; the extra
-  // fields each through fits(), against i_extra_isize, which is itself checked against the
-  // inode size. (No Bytes view: this runs for every inode a listing touches.)
+  // Every field below is at a fixed offset: the classic 128 bytes are checked once, here;
+  // the extra fields are read only below extraEnd (i_extra_isize, itself checked against the
+  // inode size). (No Bytes view: this runs for every inode a listing touches.)
   const inodeSize = raw.length;
   if (inodeSize < EXT4_GOOD_OLD_INODE_SIZE) {
     throw new GuestkitError('CORRUPT', `ext inode ${ino}: ${inodeSize} bytes, shorter than the ${EXT4_GOOD_OLD_INODE_SIZE} of struct ext4_inode`);
   }
-  const u16 = (off: number) => raw[off] | (raw[off + 1] << 8);
-  const u32 = (off: number) => (raw[off] | (raw[off + 1] << 8) | (raw[off + 2] << 16) | (raw[off + 3] << 24)) >>> 0;
-  const i_mode = u16(0x0);
+  const i_mode = le16(raw, 0x0);
   let i_extra_isize = 0;
   if (inodeSize > EXT4_GOOD_OLD_INODE_SIZE) {
-    i_extra_isize = u16(0x80);
+    i_extra_isize = le16(raw, 0x80);
     // Kernel (ext4_iget): an extra size past the inode or not a multiple of 4 is corrupt; we
     // ignore the extra fields instead of failing the whole inode.
     if (i_extra_isize + EXT4_GOOD_OLD_INODE_SIZE > inodeSize || i_extra_isize & 3) i_extra_isize = 0;
   }
-  /** Does the extra field at `off` (+len) fit in i_extra_isize? (EXT4_FITS_IN_INODE) */
+  /** An extra field at `off` (+len) is there when off + len <= extraEnd (EXT4_FITS_IN_INODE). */
   const extraEnd = EXT4_GOOD_OLD_INODE_SIZE + i_extra_isize;
-  const extra = (off: number) => (off + 4 <= extraEnd ? u32(off) : undefined);
 
-  const sizeLo = u32(0x4);
-  const sizeHi = u32(0x6c);
+  const sizeLo = le32(raw, 0x4);
+  const sizeHi = le32(raw, 0x6c);
   const isReg = (i_mode & S_IFMT) === S_IFREG;
   const i_size = isReg || hasIncompat(sb, INCOMPAT_LARGEDIR) ? sizeHi * 2 ** 32 + sizeLo : sizeLo;
 
-  const i_flags = u32(0x20);
+  const i_flags = le32(raw, 0x20);
   let blocks512: number;
-  const blocksLo = u32(0x1c);
+  const blocksLo = le32(raw, 0x1c);
   if (hasRoCompat(sb, RO_COMPAT_HUGE_FILE)) {
-    const v = u16(0x74) * 2 ** 32 + blocksLo;
+    const v = le16(raw, 0x74) * 2 ** 32 + blocksLo;
     blocks512 = i_flags & EXT4_HUGE_FILE_FL ? v * (sb.blockSize / 512) : v;
   } else {
     blocks512 = blocksLo;
   }
 
-  const i_generation = u32(0x64);
+  const i_generation = le32(raw, 0x64);
   const ino2: Inode = {
     ino,
     i_mode,
     // The high halves live in osd2 (Linux layout); >>> 0 keeps them unsigned.
-    i_uid: (u16(0x2) | (u16(0x78) << 16)) >>> 0,
-    i_gid: (u16(0x18) | (u16(0x7a) << 16)) >>> 0,
+    i_uid: (le16(raw, 0x2) | (le16(raw, 0x78) << 16)) >>> 0,
+    i_gid: (le16(raw, 0x18) | (le16(raw, 0x7a) << 16)) >>> 0,
     i_size,
-    i_links_count: u16(0x1a),
+    i_links_count: le16(raw, 0x1a),
     blocks512,
     i_flags,
     i_generation,
     // l_i_file_acl_high counts only with the 64bit feature (kernel: ext4_iget).
-    i_file_acl: u32(0x68) + (hasIncompat(sb, INCOMPAT_64BIT) ? u16(0x76) * 2 ** 32 : 0),
+    i_file_acl: le32(raw, 0x68) + (hasIncompat(sb, INCOMPAT_64BIT) ? le16(raw, 0x76) * 2 ** 32 : 0),
     i_extra_isize,
-    i_dtime: u32(0x14),
+    i_dtime: le32(raw, 0x14),
     i_block: raw.subarray(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_SIZE),
     raw,
     csumSeed: 0,
@@ -136,7 +134,7 @@ export function parseInode(sb: Superblock, ino: number, raw: Uint8Array): Inode 
     copy[I_CHECKSUM_LO] = copy[I_CHECKSUM_LO + 1] = 0;
     if (hasHi) copy[I_CHECKSUM_HI] = copy[I_CHECKSUM_HI + 1] = 0;
     const c = crc32cRaw(ino2.csumSeed, copy, 0, inodeSize);
-    ino2.checksumOk = hasHi ? c === ((u16(I_CHECKSUM_HI) << 16) | u16(I_CHECKSUM_LO)) >>> 0 : (c & 0xffff) === u16(I_CHECKSUM_LO);
+    ino2.checksumOk = hasHi ? c === ((le16(raw, I_CHECKSUM_HI) << 16) | le16(raw, I_CHECKSUM_LO)) >>> 0 : (c & 0xffff) === le16(raw, I_CHECKSUM_LO);
   }
   return ino2;
 }
@@ -151,14 +149,13 @@ let scratch = new Uint8Array(256);
  */
 export function inodeTimes(i: Inode): { atime: Timespec; ctime: Timespec; mtime: Timespec; crtime?: Timespec } {
   const raw = i.raw;
-  const u32 = (off: number) => (raw[off] | (raw[off + 1] << 8) | (raw[off + 2] << 16) | (raw[off + 3] << 24)) >>> 0;
   const extraEnd = EXT4_GOOD_OLD_INODE_SIZE + i.i_extra_isize;
-  const extra = (off: number) => (off + 4 <= extraEnd ? u32(off) : undefined);
+  const extra = (off: number) => (off + 4 <= extraEnd ? le32(raw, off) : undefined);
   const crtimeSec = extra(0x90);
   return {
-    atime: decodeTime(u32(0x8), extra(0x8c)),
-    ctime: decodeTime(u32(0xc), extra(0x84)),
-    mtime: decodeTime(u32(0x10), extra(0x88)),
+    atime: decodeTime(le32(raw, 0x8), extra(0x8c)),
+    ctime: decodeTime(le32(raw, 0xc), extra(0x84)),
+    mtime: decodeTime(le32(raw, 0x10), extra(0x88)),
     crtime: crtimeSec === undefined ? undefined : decodeTime(crtimeSec, extra(0x94)),
   };
 }
