@@ -52,6 +52,8 @@ const md = [
     'shared 2-core machine (seconds are wall time, including ~15-30 s of instrumentation at each start; a target stops at its first finding; every target with a finding ran again after its fix). ' +
     'The long run of 2026-11-26 05:21-06:15 UTC (after the harness speed-ups, nothing else running but the lead\'s occasional measurements) gave every target but dpkg and rpm-header ' +
     '4-13 minutes, two targets at a time (one per core): the longest that fitted that session. ' +
+    'Session 4 (08:02-08:41 UTC) re-ran the targets whose parsers it changed: partitions (GPT\'s CRC-32 moved to the shared WebAssembly loop) and ext ' +
+    '(directory cursor, inode and extent parsing from bytes, inode-table chunks; 30 min), and lvm-text and fstab past 10⁶. ' +
     (short.length
       ? `${short.length} of ${per.length} targets are still below 10⁶ executions; ` +
         `they ran ${fmt(Math.min(...short.map(rate)))}-${fmt(Math.max(...short.map(rate)))} inputs/s instrumented here, so 10⁶ executions would take ` +
