@@ -5,6 +5,7 @@
 
 import { crc32cRaw } from '../../util/crc32c.js';
 import { FLAGS_UNSIGNED_HASH, INCOMPAT_LARGEDIR, hasIncompat, type Superblock } from './superblock.js';
+import { le16 as u16, le32 as u32 } from '../../bytes.js';
 
 export const DX_HASH_LEGACY = 0;
 export const DX_HASH_HALF_MD4 = 1;
@@ -178,13 +179,6 @@ export interface DxRoot extends DxNode {
 }
 
 const DX_TAIL_SIZE = 8;
-
-function u32(buf: Uint8Array, o: number): number {
-  return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24)) >>> 0;
-}
-function u16(buf: Uint8Array, o: number): number {
-  return buf[o] | (buf[o + 1] << 8);
-}
 
 /** Parse the count/limit header and entries at `co`. Returns a reason string when invalid. */
 function parseEntries(buf: Uint8Array, co: number, expectLimit: number, csum: boolean, seed: number): DxNode | string {

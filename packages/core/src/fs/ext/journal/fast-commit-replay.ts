@@ -27,6 +27,7 @@
 import type { Run } from '../context.js';
 import type { FcOp } from './fast-commit.js';
 import type { FcAllocator } from './fast-commit-alloc.js';
+import { le16 as u16, le32 as u32 } from '../../../bytes.js';
 
 /** i_block in struct ext4_inode, and the extent header magic. */
 const I_BLOCK_OFFSET = 0x28;
@@ -114,8 +115,6 @@ export interface FcReplay {
   skipped: string[];
 }
 
-const u16 = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8);
-const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 const setU16 = (b: Uint8Array, o: number, v: number) => {
   b[o] = v & 0xff;
   b[o + 1] = (v >>> 8) & 0xff;

@@ -10,6 +10,7 @@
 // Applying them is the reader's business (index.ts).
 
 import { crc32cRaw } from '../../../util/crc32c.js';
+import { le16 as u16, le32 as u32 } from '../../../bytes.js';
 
 export const EXT4_FC_TAG_ADD_RANGE = 0x1;
 export const EXT4_FC_TAG_DEL_RANGE = 0x2;
@@ -55,8 +56,6 @@ export interface FcScanResult {
   problem?: string;
 }
 
-const u16 = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8);
-const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 
 /** A record's value length is what its tag needs (the kernel's ext4_fc_value_len_isvalid). */
 function validLength(tag: number, len: number, inodeSize: number): boolean {
