@@ -56,7 +56,6 @@ export interface FcScanResult {
   problem?: string;
 }
 
-
 /** A record's value length is what its tag needs (the kernel's ext4_fc_value_len_isvalid). */
 function validLength(tag: number, len: number, inodeSize: number): boolean {
   switch (tag) {
