@@ -184,6 +184,31 @@ function tempsInAll(dirs: string[]): string[] {
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
+/**
+ * Wait until every thread of `pid` is stopped (state T): kill() only sends SIGSTOP, and a
+ * thread in the middle of a write finishes it first, so the temporary file may still grow
+ * for a moment after kill() returns. False when the process is gone.
+ */
+function waitStopped(pid: number): boolean {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    let all = true;
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'latin1');
+        const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        if (state === 'Z') return false;
+        if (state !== 'T' && state !== 't') all = false;
+      }
+    } catch {
+      return false;
+    }
+    if (all) return true;
+    Atomics.wait(PAUSE, 0, 0, 1);
+  }
+  return false;
+}
+
 /** Whether process `pid` exists and has not exited (a zombie has). */
 function running(pid: number): boolean {
   try {
@@ -214,7 +239,7 @@ async function stopWhileWriting(args: string[], dirs: string[]): Promise<{ child
     let seen = false;
     while (Date.now() < deadline && child.exitCode === null) {
       if (tempsInAll(dirs).some(mine)) {
-        seen = child.kill('SIGSTOP');
+        seen = child.kill('SIGSTOP') && waitStopped(child.pid!);
         break;
       }
       // The child's exit is only noticed by the event loop, which this loop blocks: ask /proc.
