@@ -12,7 +12,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { hideBin } from 'yargs/helpers';
 import {
-  GuestkitError, fileTypeOfMode, sortByBytes, sortStringsByBytes, warn, LIMITS, S_IFMT, S_IFREG, S_IFLNK,
+  GuestkitError, fileTypeOfMode, sortByBytes, sortStringsByBytes, warn, S_IFMT, S_IFREG, S_IFLNK,
   type GuestView, type GuestStat, type Filesystem,
 } from '@guestkit/core';
 import { openGuestFromArgs, runTool, writeOut, reportError, isVerbose } from '@guestkit/clikit';
